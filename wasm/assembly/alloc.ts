@@ -1,0 +1,47 @@
+// Memory for every part of the core. `--runtime stub` gives a bump allocator that never
+// frees, which suits the hot path but not long-lived structures that come and go (a scrape
+// cache per target, arenas that grow). On top of it sits a power-of-two size-class free
+// list: alloc() rounds up to the class, free() puts the block back on its class list.
+// Blocks are 16-byte aligned. Nothing here moves memory, so pointers stay valid; but any
+// call that may allocate can grow memory, and JS must re-create its views afterwards.
+
+const MIN_SHIFT: i32 = 4; // 16 bytes
+const MAX_SHIFT: i32 = 31; // 2 GiB
+const freeLists = new StaticArray<usize>(MAX_SHIFT + 1);
+
+function classOf(size: usize): i32 {
+  if (size <= (<usize>1 << MIN_SHIFT)) return MIN_SHIFT;
+  return <i32>(sizeof<usize>() * 8) - <i32>clz<usize>(size - 1);
+}
+
+/** Size in bytes of the block alloc() hands out for `size`. */
+export function blockSize(size: usize): usize {
+  return <usize>1 << classOf(size);
+}
+
+/** Allocates at least `size` bytes (uninitialised), 16-byte aligned. Aborts past 2 GiB. */
+export function alloc(size: usize): usize {
+  const k = classOf(size);
+  if (k > MAX_SHIFT) unreachable();
+  const head = unchecked(freeLists[k]);
+  if (head != 0) {
+    unchecked((freeLists[k] = load<usize>(head)));
+    return head;
+  }
+  return heap.alloc(<usize>1 << k);
+}
+
+/** Returns a block from alloc(); `size` must be the size it was allocated with. */
+export function free(ptr: usize, size: usize): void {
+  if (ptr == 0) return;
+  const k = classOf(size);
+  store<usize>(ptr, unchecked(freeLists[k]));
+  unchecked((freeLists[k] = ptr));
+}
+
+/** Allocates and zero-fills. */
+export function allocZeroed(size: usize): usize {
+  const ptr = alloc(size);
+  memory.fill(ptr, 0, blockSize(size));
+  return ptr;
+}
