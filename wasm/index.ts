@@ -12,7 +12,7 @@ import wasmPath from "./build/core.wasm" with { type: "file" };
 import { ABI_VERSION } from "./assembly/abi.ts";
 
 /** The raw exports of core.wasm. Each binding file narrows the part it uses. */
-export type CoreExports = WebAssembly.Exports & {
+export type CoreExports = Record<string, unknown> & {
   memory: WebAssembly.Memory;
   abiVersion(): number;
   alloc(size: number): number;
