@@ -1,0 +1,87 @@
+/**
+ * Plugins: discovery mechanisms (and, later, storage backends) behind small contracts.
+ *
+ * A discovery plugin named `foo` owns the config key `foo_sd_configs`: the config loader
+ * hands each entry to `parseConfig`, which applies defaults and throws located errors
+ * through `ctx.error()`. Built-ins are registered statically so `bun build --compile`
+ * bundles them; external plugins arrive through the same registry.
+ *
+ * @example
+ * export default definePlugin({
+ *   apiVersion: 1, kind: "discovery", name: "consul",
+ *   parseConfig(raw, ctx) { return ctx.validate(schema, raw); },
+ *   create(config) { return { run(signal, emit) { ... } }; },
+ * });
+ */
+import type { z } from "zod";
+import type { ConfigError, PathSegment } from "./config/errors.ts";
+import type { Discoverer } from "./discovery/types.ts";
+
+export const PLUGIN_API_VERSION = 1;
+
+export interface ConfigContext {
+  /** Where the entry sits, e.g. `["scrape_configs", 2, "file_sd_configs", 0]`. */
+  readonly path: readonly PathSegment[];
+  /** Directory that relative file paths in the entry are joined with. */
+  readonly dir: string;
+  /** A located error for a problem at `relPath` below the entry. */
+  error(relPath: readonly PathSegment[], message: string): ConfigError;
+  /** Validates the entry (or a part of it) with a zod schema, throwing located errors. */
+  validate<S extends z.ZodType>(schema: S, value: unknown, relPath?: readonly PathSegment[]): z.output<S>;
+}
+
+export interface DiscoveryPlugin<C = unknown> {
+  readonly apiVersion: typeof PLUGIN_API_VERSION;
+  readonly kind: "discovery";
+  /** Lower-case identifier; the config key is `<name>_sd_configs`. */
+  readonly name: string;
+  parseConfig(raw: unknown, ctx: ConfigContext): C;
+  create(config: C, ctx: DiscoveryContext): Discoverer;
+}
+
+/** Host services a discoverer receives; grows with the discovery manager. */
+export interface DiscoveryContext {
+  readonly log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string, fields?: Record<string, unknown>): void };
+}
+
+export type Plugin = DiscoveryPlugin<any>;
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+/** Declares a plugin, checking its shape up front. */
+export function definePlugin<C>(plugin: DiscoveryPlugin<C>): DiscoveryPlugin<C> {
+  if (plugin.apiVersion !== PLUGIN_API_VERSION) {
+    throw new RangeError(`Cannot define plugin "${plugin.name}": apiVersion ${String(plugin.apiVersion)} is not supported (this gleaner supports ${PLUGIN_API_VERSION})`);
+  }
+  if (!NAME.test(plugin.name)) {
+    throw new TypeError(`Cannot define plugin "${plugin.name}": a name is lower-case letters, digits and underscores`);
+  }
+  return plugin;
+}
+
+/** The plugins one gleaner process knows, chosen at construction (no global state). */
+export class PluginRegistry {
+  readonly #discovery = new Map<string, { plugin: Plugin; origin: string }>();
+
+  constructor(plugins: Array<{ plugin: Plugin; origin: string }> = []) {
+    for (const { plugin, origin } of plugins) this.register(plugin, origin);
+  }
+
+  /** `origin` names where the plugin came from (a file path, or "built-in"). */
+  register(plugin: Plugin, origin = "built-in"): void {
+    const existing = this.#discovery.get(plugin.name);
+    if (existing !== undefined) {
+      throw new Error(`Cannot register plugin "${plugin.name}" from ${origin}: a plugin with that name is already registered from ${existing.origin}`);
+    }
+    this.#discovery.set(plugin.name, { plugin, origin });
+  }
+
+  /** The discovery plugin owning `<name>_sd_configs`, if any. */
+  discovery(name: string): Plugin | undefined {
+    return this.#discovery.get(name)?.plugin;
+  }
+
+  discoveryNames(): string[] {
+    return [...this.#discovery.keys()].sort();
+  }
+}
