@@ -1,0 +1,54 @@
+/** `gleaner check config FILE...`: validates config files like `promtool check config`. */
+import { loadConfigFile } from "../core/config/load.ts";
+import { PluginRegistry } from "../core/plugin.ts";
+import { formatHelp, parseFlags, UsageError } from "./flags.ts";
+import { expandGlob } from "../core/config/load.ts";
+
+export const CHECK_HELP = formatHelp(
+  "gleaner check <command> [<args>...]",
+  "Commands:\n  config FILE...   Check that configuration files are valid (exit 0 valid, 1 invalid).",
+  [],
+);
+
+export const CHECK_CONFIG_HELP = formatHelp(
+  "gleaner check config <config-files>...",
+  "Check that each configuration file is valid, as `promtool check config` does: exit 0 when\nall are valid, 1 when any is not. Errors name the file, line, column and YAML path.",
+  [],
+);
+
+export async function checkCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "-h" || sub === "--help") {
+    process.stdout.write(CHECK_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === "config") return checkConfig(rest);
+  throw new UsageError(`unknown check command "${sub}" (see gleaner check --help)`);
+}
+
+function checkConfig(argv: readonly string[]): number {
+  const parsed = parseFlags(argv, []);
+  if (parsed.help) {
+    process.stdout.write(CHECK_CONFIG_HELP);
+    return 0;
+  }
+  if (parsed.positionals.length === 0) throw new UsageError("check config needs at least one config file");
+  const plugins = new PluginRegistry();
+  let failed = false;
+  for (const file of parsed.positionals) {
+    process.stdout.write(`Checking ${file}\n`);
+    const warnings: string[] = [];
+    try {
+      const config = loadConfigFile(file, { plugins, warn: (w) => warnings.push(w) });
+      const ruleFiles = config.rule_files.flatMap((p) => expandGlob(p));
+      process.stdout.write(` SUCCESS: ${file} is valid prometheus config file syntax\n`);
+      if (config.rule_files.length > 0) process.stdout.write(`  ${ruleFiles.length} rule files found\n`);
+      for (const w of warnings) process.stdout.write(`  WARNING: ${w}\n`);
+    } catch (err) {
+      failed = true;
+      process.stdout.write(`  FAILED: ${(err as Error).message}\n`);
+    }
+    process.stdout.write("\n");
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,69 @@
+/** `gleaner run`: scrape, store and serve, with Prometheus's flag names. */
+import { ConfigError } from "../core/config/errors.ts";
+import { parseDuration } from "../core/config/duration.ts";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../core/log/logger.ts";
+import { PluginRegistry } from "../core/plugin.ts";
+import { Server } from "../core/server.ts";
+import { VERSION } from "../core/version.ts";
+import { flag, formatHelp, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
+
+export const RUN_FLAGS: FlagSpec[] = [
+  { name: "config.file", placeholder: "FILE", default: "prometheus.yml", help: "Configuration file path." },
+  { name: "storage.tsdb.path", placeholder: "DIR", default: "data/", help: "Base path for metrics storage." },
+  { name: "storage.tsdb.retention.time", placeholder: "DURATION", default: "15d", help: "How long to retain samples in storage." },
+  { name: "web.listen-address", placeholder: "ADDRESS", default: "0.0.0.0:9090", help: "Address to listen on for the web interface and API." },
+  { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
+  { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
+  { name: "log.format", placeholder: "FORMAT", default: "logfmt", choices: LOG_FORMATS, help: `Output format of log messages. One of: [${LOG_FORMATS.join(", ")}]` },
+];
+
+export const RUN_HELP = formatHelp(
+  "gleaner run [<flags>]",
+  "Scrape the targets of a Prometheus configuration file, store the samples and serve the HTTP API.\nSIGHUP (or POST /-/reload with --web.enable-lifecycle) reloads the configuration;\nSIGTERM or SIGINT stops gleaner cleanly.",
+  RUN_FLAGS,
+);
+
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseFlags(argv, RUN_FLAGS);
+  if (parsed.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
+  const get = (name: string) => flag(parsed, RUN_FLAGS, name);
+  let retention: number;
+  try {
+    retention = parseDuration(get("storage.tsdb.retention.time"));
+  } catch (err) {
+    throw new UsageError(`invalid value for '--storage.tsdb.retention.time': ${(err as Error).message}`);
+  }
+
+  const log = createLogger({ level: get("log.level") as LogLevel, format: get("log.format") as LogFormat });
+  log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
+  const server = new Server({
+    configFile: get("config.file"),
+    storagePath: get("storage.tsdb.path"),
+    retentionTime: retention,
+    listenAddress: get("web.listen-address"),
+    enableLifecycle: get("web.enable-lifecycle") === "true",
+    log,
+    plugins: new PluginRegistry(),
+  });
+
+  try {
+    await server.start();
+  } catch (err) {
+    const message = err instanceof ConfigError ? `Error loading config: ${err.message}` : (err as Error).message;
+    log.error(message);
+    return 1;
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => void server.stop(`received ${signal}`);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGHUP", () => void server.reload().catch(() => {}));
+  await server.done();
+  process.off("SIGTERM", onSignal);
+  process.off("SIGINT", onSignal);
+  return 0;
+}

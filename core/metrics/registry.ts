@@ -1,0 +1,142 @@
+/**
+ * gleaner's own metrics, exposed on /metrics in the Prometheus text format 0.0.4.
+ *
+ * Small on purpose: counters and gauges with fixed label names, plus collectors that
+ * compute values at scrape time (process metrics). Names follow Prometheus's own where a
+ * dashboard expects them (`prometheus_config_last_reload_successful`, ...).
+ *
+ * @example
+ * const reloads = registry.counter("prometheus_config_reloads_total", "Config reloads.", ["result"]);
+ * reloads.inc({ result: "success" });
+ */
+
+export type MetricType = "counter" | "gauge";
+export type Labels = Record<string, string>;
+
+export interface Sample {
+  labels?: Labels;
+  value: number;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  type: MetricType;
+  collect(): Sample[];
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+class Metric {
+  readonly #values = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly labelNames: readonly string[], readonly family: string) {}
+
+  #key(labels: Labels): string {
+    for (const k of Object.keys(labels)) {
+      if (!this.labelNames.includes(k)) throw new RangeError(`Cannot use label "${k}" on ${this.family}: its labels are [${this.labelNames.join(", ")}]`);
+    }
+    return this.labelNames.map((n) => labels[n] ?? "").join("\u0000");
+  }
+
+  add(labels: Labels, delta: number): void {
+    const key = this.#key(labels);
+    const entry = this.#values.get(key);
+    if (entry === undefined) this.#values.set(key, { labels: { ...labels }, value: delta });
+    else entry.value += delta;
+  }
+
+  set(labels: Labels, value: number): void {
+    const key = this.#key(labels);
+    const entry = this.#values.get(key);
+    if (entry === undefined) this.#values.set(key, { labels: { ...labels }, value });
+    else entry.value = value;
+  }
+
+  get(labels: Labels = {}): number {
+    return this.#values.get(this.#key(labels))?.value ?? 0;
+  }
+
+  samples(): Sample[] {
+    return [...this.#values.values()].map(({ labels, value }) => ({ labels, value }));
+  }
+}
+
+export class Counter extends Metric {
+  inc(labels: Labels = {}, by = 1): void {
+    if (by < 0) throw new RangeError(`Cannot decrease counter ${this.family} by ${by}`);
+    this.add(labels, by);
+  }
+}
+
+export class Gauge extends Metric {
+  inc(labels: Labels = {}, by = 1): void {
+    this.add(labels, by);
+  }
+  dec(labels: Labels = {}, by = 1): void {
+    this.add(labels, -by);
+  }
+}
+
+export class Registry {
+  readonly #families = new Map<string, Family>();
+
+  #register(f: Family): void {
+    if (!NAME.test(f.name)) throw new TypeError(`Cannot register metric "${f.name}": not a valid metric name`);
+    if (this.#families.has(f.name)) throw new Error(`Cannot register metric "${f.name}": already registered`);
+    this.#families.set(f.name, f);
+  }
+
+  #metric<M extends Metric>(M: new (l: readonly string[], n: string) => M, type: MetricType, name: string, help: string, labelNames: readonly string[]): M {
+    for (const l of labelNames) if (!LABEL.test(l)) throw new TypeError(`Cannot register metric "${name}": "${l}" is not a valid label name`);
+    const m = new M(labelNames, name);
+    // A metric without labels shows 0 before its first update, as client libraries do.
+    if (labelNames.length === 0) m.set({}, 0);
+    this.#register({ name, help, type, collect: () => m.samples() });
+    return m;
+  }
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return this.#metric(Counter, "counter", name, help, labelNames);
+  }
+
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return this.#metric(Gauge, "gauge", name, help, labelNames);
+  }
+
+  /** A family whose samples are computed when /metrics is scraped. */
+  collector(name: string, help: string, type: MetricType, collect: () => Sample[]): void {
+    this.#register({ name, help, type, collect });
+  }
+
+  /** The text exposition (format 0.0.4) of every family, sorted by name. */
+  expose(): string {
+    let out = "";
+    for (const f of [...this.#families.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const samples = f.collect();
+      if (samples.length === 0) continue;
+      out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+      for (const s of samples) {
+        const entries = Object.entries(s.labels ?? {}).filter(([, v]) => v !== "");
+        const labels = entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
+        out += `${f.name}${labels} ${formatValue(s.value)}\n`;
+      }
+    }
+    return out;
+  }
+}

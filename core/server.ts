@@ -1,0 +1,163 @@
+/**
+ * A running gleaner: the loaded config, the HTTP server, and config reloads.
+ * Subsystems (scrape manager, storage) subscribe with `onConfig` and receive every
+ * config that loaded cleanly; an invalid new config is logged and the old one stays.
+ */
+import { mkdirSync, accessSync, constants } from "node:fs";
+import { loadConfigFile } from "./config/load.ts";
+import type { Config } from "./config/types.ts";
+import type { Logger } from "./log/logger.ts";
+import { registerProcessMetrics } from "./metrics/process.ts";
+import { Registry } from "./metrics/registry.ts";
+import type { PluginRegistry } from "./plugin.ts";
+import { createWebApp } from "./web/app.ts";
+import { VERSION } from "./version.ts";
+
+export interface ServerOptions {
+  configFile: string;
+  storagePath: string;
+  retentionTime: number;
+  listenAddress: string;
+  enableLifecycle: boolean;
+  log: Logger;
+  plugins: PluginRegistry;
+}
+
+export type ConfigSubscriber = (config: Config) => void | Promise<void>;
+
+/** Splits `host:port` as Go's net.SplitHostPort does (`:9090` and `[::1]:9090` included). */
+export function parseListenAddress(address: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (m === null || port > 65535) {
+    throw new RangeError(`Cannot listen on "${address}": expected host:port, e.g. 0.0.0.0:9090 or :9090`);
+  }
+  const host = m[1] ?? m[2] ?? "";
+  return { hostname: host === "" ? "0.0.0.0" : host, port };
+}
+
+export class Server {
+  readonly registry = new Registry();
+  #config: Config | null = null;
+  #http: ReturnType<typeof Bun.serve> | null = null;
+  #ready = false;
+  readonly #subscribers: ConfigSubscriber[] = [];
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+  readonly #reloadSuccess;
+  readonly #reloadTime;
+  readonly #reloads;
+
+  constructor(readonly opts: ServerOptions) {
+    this.#done = new Promise((r) => (this.#resolveDone = r));
+    registerProcessMetrics(this.registry);
+    this.registry
+      .gauge("gleaner_build_info", "A metric with a constant '1' value labeled by the version and runtime gleaner was built with.", ["version", "bunversion"])
+      .set({ version: VERSION, bunversion: Bun.version }, 1);
+    this.#reloadSuccess = this.registry.gauge("prometheus_config_last_reload_successful", "Whether the last configuration reload attempt was successful.");
+    this.#reloadTime = this.registry.gauge("prometheus_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload.");
+    this.#reloads = this.registry.counter("gleaner_config_reloads_total", "Configuration loads, by result.", ["result"]);
+    this.registry.collector("prometheus_ready", "Whether gleaner is ready to serve traffic.", "gauge", () => [{ value: this.#ready ? 1 : 0 }]);
+  }
+
+  get config(): Config | null {
+    return this.#config;
+  }
+
+  /** The address the HTTP server listens on, once started. */
+  get url(): URL {
+    if (this.#http === null) throw new Error("Server is not started");
+    return this.#http.url;
+  }
+
+  onConfig(subscriber: ConfigSubscriber): void {
+    this.#subscribers.push(subscriber);
+  }
+
+  /** Loads the config (throws ConfigError before anything starts), then serves HTTP. */
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    const listen = parseListenAddress(this.opts.listenAddress);
+    const config = this.#load();
+    this.#prepareStorage();
+    await this.#apply(config);
+    const app = createWebApp({
+      registry: this.registry,
+      log: log.with({ component: "web" }),
+      enableLifecycle: this.opts.enableLifecycle,
+      isReady: () => this.#ready,
+      reload: () => this.reload(),
+      quit: () => void this.stop("quit requested through /-/quit"),
+    });
+    try {
+      this.#http = Bun.serve({ hostname: listen.hostname, port: listen.port, fetch: app.fetch, idleTimeout: 60 });
+    } catch (err) {
+      throw new Error(`Cannot listen on ${this.opts.listenAddress}: ${(err as Error).message}`);
+    }
+    this.#ready = true;
+    log.info("Server is ready to receive web requests.", { address: `${this.#http.hostname}:${this.#http.port}` });
+  }
+
+  #load(): Config {
+    try {
+      const config = loadConfigFile(this.opts.configFile, {
+        plugins: this.opts.plugins,
+        warn: (msg) => this.opts.log.warn(msg, { file: this.opts.configFile }),
+      });
+      this.#reloads.inc({ result: "success" });
+      return config;
+    } catch (err) {
+      this.#reloads.inc({ result: "failure" });
+      this.#reloadSuccess.set({}, 0);
+      throw err;
+    }
+  }
+
+  #prepareStorage(): void {
+    const path = this.opts.storagePath;
+    try {
+      mkdirSync(path, { recursive: true });
+      accessSync(path, constants.W_OK);
+    } catch (err) {
+      throw new Error(`Cannot use storage directory "${path}" (--storage.tsdb.path): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  async #apply(config: Config): Promise<void> {
+    for (const s of this.#subscribers) await s(config);
+    this.#config = config;
+    this.#reloadSuccess.set({}, 1);
+    this.#reloadTime.set({}, Math.floor(Date.now() / 1000));
+    this.opts.log.info("Completed loading of configuration file", { filename: this.opts.configFile, jobs: config.scrape_configs.length });
+  }
+
+  /** Re-reads the config file; on error the running config stays and the error is thrown. */
+  async reload(): Promise<void> {
+    const { log } = this.opts;
+    log.info("Loading configuration file", { filename: this.opts.configFile });
+    let config: Config;
+    try {
+      config = this.#load();
+    } catch (err) {
+      log.error("Error reloading config; keeping the running configuration", { err: (err as Error).message });
+      throw err;
+    }
+    await this.#apply(config);
+  }
+
+  /** Stops serving and resolves `done()`. Safe to call more than once. */
+  async stop(reason: string): Promise<void> {
+    if (!this.#ready && this.#http === null) return this.#resolveDone();
+    this.#ready = false;
+    this.opts.log.info("Stopping gleaner", { reason });
+    await this.#http?.stop();
+    this.#http = null;
+    this.opts.log.info("See you next time!");
+    this.#resolveDone();
+  }
+
+  /** Resolves once the server has stopped. */
+  done(): Promise<void> {
+    return this.#done;
+  }
+}

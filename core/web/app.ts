@@ -1,0 +1,60 @@
+/**
+ * The HTTP surface: health and readiness probes, the lifecycle API, and gleaner's own
+ * metrics. Later issues add /api/v1/* here.
+ */
+import { Hono } from "hono";
+import type { Logger } from "../log/logger.ts";
+import type { Registry } from "../metrics/registry.ts";
+
+export interface WebOptions {
+  registry: Registry;
+  log: Logger;
+  /** `--web.enable-lifecycle`: allow POST /-/reload and /-/quit. */
+  enableLifecycle: boolean;
+  isReady(): boolean;
+  /** Reloads the config; rejects with the reason when the new config is invalid. */
+  reload(): Promise<void>;
+  /** Starts a clean shutdown. */
+  quit(): void;
+}
+
+const TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
+
+export function createWebApp(opts: WebOptions): Hono {
+  const app = new Hono();
+
+  app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("Gleaner Server is Healthy.\n"));
+  app.on(["GET", "HEAD"], "/-/ready", (c) =>
+    opts.isReady() ? c.text("Gleaner Server is Ready.\n") : c.text("Service Unavailable\n", 503),
+  );
+
+  const lifecycle = (action: () => Promise<Response> | Response) => async () => {
+    if (!opts.enableLifecycle) return new Response("Lifecycle API is not enabled.\n", { status: 403 });
+    return action();
+  };
+  app.on(["POST", "PUT"], "/-/reload", lifecycle(async () => {
+    try {
+      await opts.reload();
+      return new Response(null, { status: 200 });
+    } catch (err) {
+      return new Response(`failed to reload config: ${(err as Error).message}\n`, { status: 500 });
+    }
+  }));
+  app.on(["POST", "PUT"], "/-/quit", lifecycle(() => {
+    setTimeout(() => opts.quit(), 0);
+    return new Response("Requesting termination... Goodbye!\n", { status: 200 });
+  }));
+  for (const path of ["/-/reload", "/-/quit"]) {
+    app.get(path, (c) => c.text(`Only POST or PUT requests allowed\n`, 405));
+  }
+
+  app.get("/metrics", (c) => c.body(opts.registry.expose(), 200, { "Content-Type": TEXT_FORMAT }));
+  app.get("/", (c) => c.redirect("/-/healthy", 302));
+
+  app.notFound((c) => c.text("404 page not found\n", 404));
+  app.onError((err, c) => {
+    opts.log.error("HTTP handler failed", { path: c.req.path, err });
+    return c.text(`internal error: ${err.message}\n`, 500);
+  });
+  return app;
+}
