@@ -15,11 +15,8 @@ import { resolveGlobal } from "./global.ts";
 import { joinDir, resolveHttpClient, resolveTls, type Place } from "./http-client.ts";
 import { resolveRelabel } from "./relabel.ts";
 import { checkUniqueNames, resolveRemoteRead, resolveRemoteWrite } from "./remote.ts";
-import { alertmanagerSchema, globalSchema, otlpSchema, topSchema } from "./schema/top.ts";
-import { httpClientShape } from "./schema/http.ts";
+import { alertmanagerSchema, topSchema } from "./schema/top.ts";
 import { scrapeSchema } from "./schema/scrape.ts";
-import { remoteReadSchema, remoteWriteSchema } from "./schema/remote.ts";
-import { relabelSchema } from "./schema/relabel.ts";
 import { resolveScrapeConfig, resolveStaticConfigs, type ScrapeContext } from "./scrape.ts";
 import { takeServiceDiscovery } from "./service-discovery.ts";
 import { ConfigSource, type PlainMap } from "./source.ts";
@@ -27,9 +24,8 @@ import type { ValidationScheme } from "../model/labels.ts";
 import type { AlertmanagerConfig, Config, ScrapeConfig } from "./types.ts";
 import { describe, rememberFields, validate } from "./validate.ts";
 
-for (const shape of [topSchema.shape, globalSchema.shape, scrapeSchema.shape, httpClientShape, remoteWriteSchema.shape, remoteReadSchema.shape, relabelSchema.shape, alertmanagerSchema.shape, otlpSchema.shape]) {
-  rememberFields(shape);
-}
+// Fields of schemas that are checked entry by entry, for "did you mean" hints anywhere.
+for (const shape of [scrapeSchema.shape, alertmanagerSchema.shape]) rememberFields(shape);
 
 export interface LoadOptions {
   /** Discovery plugins owning `*_sd_configs` keys; without one, only static_configs work. */

@@ -13,6 +13,22 @@ export function rememberFields(shape: Record<string, unknown>): void {
   for (const k of Object.keys(shape)) knownFields.add(k);
 }
 
+const walked = new WeakSet<object>();
+
+/** Remembers the field names of every object schema inside `schema`. */
+function rememberSchema(schema: unknown): void {
+  if (schema === null || typeof schema !== "object" || walked.has(schema)) return;
+  walked.add(schema);
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  if (def === undefined) return;
+  if (def.type === "object" && def.shape !== null && typeof def.shape === "object") {
+    rememberFields(def.shape as Record<string, unknown>);
+    for (const field of Object.values(def.shape as Record<string, unknown>)) rememberSchema(field);
+  }
+  for (const key of ["innerType", "element", "in", "out", "valueType"]) rememberSchema(def[key]);
+  if (Array.isArray(def.options)) for (const o of def.options) rememberSchema(o);
+}
+
 function suggestion(key: string): string {
   let best = "";
   let bestDistance = 3;
@@ -90,11 +106,16 @@ function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
 export function validate<S extends z.ZodType>(schema: S, value: unknown, src: ConfigSource, base: readonly PathSegment[]): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
+  rememberSchema(schema);
+  // The first problem in the file wins; at the same place, an unknown key explains more
+  // than the missing field it was probably meant to be.
   let first: { c: Candidate; line: number; col: number } | null = null;
   for (const issue of result.error.issues) {
     for (const c of candidates(issue, base, value)) {
       const [line, col] = src.locate(c.path, c.prefer);
-      if (first === null || line < first.line || (line === first.line && col < first.col)) first = { c, line, col };
+      const earlier = first === null || line < first.line || (line === first.line && col < first.col);
+      const tieBreak = first !== null && line === first.line && col === first.col && c.prefer === "key" && first.c.prefer !== "key";
+      if (earlier || tieBreak) first = { c, line, col };
     }
   }
   if (first === null) throw src.error(base, `${formatPath(base)}: invalid`);
