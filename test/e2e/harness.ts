@@ -31,7 +31,7 @@ export class Running {
   stderr = "";
   readonly #reader: Promise<void>;
 
-  constructor(readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">) {
+  constructor(readonly proc: Bun.Subprocess<"ignore", "ignore", "pipe">) {
     this.#reader = (async () => {
       const decoder = new TextDecoder();
       for await (const chunk of proc.stderr) this.stderr += decoder.decode(chunk, { stream: true });
@@ -60,7 +60,7 @@ export class Running {
 /** Starts `gleaner run` on a free loopback port and waits until it is ready. */
 export async function startGleaner(cmd: string[], args: string[], cwd = ROOT): Promise<{ g: Running; base: string }> {
   const proc = Bun.spawn([...cmd, "run", "--web.listen-address=127.0.0.1:0", ...args], { cwd, stdout: "ignore", stderr: "pipe", stdin: "ignore" });
-  const g = new Running(proc as Bun.Subprocess<"ignore", "pipe", "pipe">);
+  const g = new Running(proc);
   const m = await g.waitFor(/Server is ready to receive web requests\.\W+address\W+([\d.]+:\d+)/);
   return { g, base: `http://${m[1]}` };
 }
