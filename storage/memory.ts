@@ -1,0 +1,113 @@
+/**
+ * An in-memory Storage with the TSDB head's append rules: per-series order, duplicates,
+ * the future bound, atomic commits. Used by tests and as the reference the TSDB is
+ * checked against; not meant for production data (nothing is persisted).
+ */
+import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesData, type SeriesRef, type Storage } from "./types.ts";
+import { Labels } from "../core/model/labels.ts";
+import { compileMatchers } from "./matchers.ts";
+
+interface Series {
+  ref: SeriesRef;
+  labels: Labels;
+  samples: Sample[];
+  exemplars: Exemplar[];
+}
+
+interface Pending {
+  series: Series;
+  sample: Sample;
+}
+
+/** True when both are the same float bit pattern (NaN payloads aside, which JS cannot see). */
+function sameValue(a: Sample, b: Sample): boolean {
+  if (a.stale || b.stale) return a.stale === b.stale;
+  return Object.is(a.v, b.v) || (Number.isNaN(a.v) && Number.isNaN(b.v));
+}
+
+export class MemoryStorage implements Storage, Querier {
+  readonly #byKey = new Map<string, Series>();
+  readonly #byRef = new Map<SeriesRef, Series>();
+  #nextRef = 1;
+  /** Injectable clock for the future-timestamp bound. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  #series(ref: SeriesRef, labels: Labels | null): Series {
+    if (ref > 0) {
+      const s = this.#byRef.get(ref);
+      if (s !== undefined) return s;
+    }
+    if (labels === null) throw new AppendError(`unknown series ref ${ref} and no labels to create it`);
+    if (labels.size === 0) throw new AppendError("empty label set");
+    const found = this.#byKey.get(labels.key);
+    if (found !== undefined) return found;
+    const s: Series = { ref: this.#nextRef++, labels, samples: [], exemplars: [] };
+    this.#byKey.set(labels.key, s);
+    this.#byRef.set(s.ref, s);
+    return s;
+  }
+
+  appender(): Appender {
+    const pending: Pending[] = [];
+    const exemplars: Array<[Series, Exemplar]> = [];
+    // The last timestamp per series including this transaction's own samples.
+    const lastInTx = new Map<Series, Sample>();
+    const add = (ref: SeriesRef, labels: Labels | null, sample: Sample): SeriesRef | AppendRejection => {
+      const s = this.#series(ref, labels);
+      if (sample.t > this.now() + MAX_FUTURE_MS) return APPEND_OUT_OF_BOUNDS;
+      const last = lastInTx.get(s) ?? s.samples.at(-1);
+      if (last !== undefined) {
+        if (sample.t < last.t) return APPEND_OUT_OF_ORDER;
+        if (sample.t === last.t) return sameValue(sample, last) ? s.ref : APPEND_DUPLICATE;
+      }
+      pending.push({ series: s, sample });
+      lastInTx.set(s, sample);
+      return s.ref;
+    };
+    let open = true;
+    const check = () => {
+      if (!open) throw new AppendError("appender already committed or rolled back");
+    };
+    return {
+      append: (ref, labels, t, v) => (check(), add(ref, labels, { t, v, stale: false })),
+      appendStale: (ref, labels, t) => (check(), add(ref, labels, { t, v: NaN, stale: true })),
+      appendExemplar: (ref, e) => {
+        check();
+        const s = this.#byRef.get(ref);
+        if (s !== undefined) exemplars.push([s, e]);
+      },
+      commit: async () => {
+        check();
+        open = false;
+        for (const { series, sample } of pending) series.samples.push(sample);
+        for (const [s, e] of exemplars) s.exemplars.push(e);
+      },
+      rollback: async () => {
+        check();
+        open = false;
+      },
+    };
+  }
+
+  select(matchers: readonly Matcher[], mint = -Infinity, maxt = Infinity): SeriesData[] {
+    const match = compileMatchers(matchers);
+    const out: SeriesData[] = [];
+    for (const s of this.#byRef.values()) {
+      if (!match(s.labels)) continue;
+      const samples = s.samples.filter((x) => x.t >= mint && x.t <= maxt);
+      if (samples.length > 0) out.push({ labels: s.labels, samples });
+    }
+    return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
+  }
+
+  /** Every series' labels, for tests. */
+  seriesCount(): number {
+    return this.#byRef.size;
+  }
+
+  exemplarsOf(labels: Labels): Exemplar[] {
+    return this.#byKey.get(labels.key)?.exemplars ?? [];
+  }
+
+  async close(): Promise<void> {}
+}

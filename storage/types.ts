@@ -1,0 +1,83 @@
+/**
+ * The storage contracts every backend implements (the TSDB, remote write, the in-memory
+ * store used in tests) and the scrape loop writes through.
+ *
+ * A scrape opens one Appender, appends every sample, and either commits (all samples
+ * become visible together) or rolls back (none do). Series are addressed by a numeric
+ * ref that the storage hands out for a label set, so a cached series costs no label work.
+ */
+import type { Labels } from "../core/model/labels.ts";
+
+/** A series ref: a positive integer, stable for the life of the series in that storage. */
+export type SeriesRef = number;
+
+/**
+ * Tolerated per-sample outcomes (spec §4.5 step 9): the sample is dropped and counted,
+ * the scrape goes on. Returned as negative numbers so the hot path throws nothing.
+ */
+export const APPEND_OUT_OF_ORDER = -1;
+export const APPEND_DUPLICATE = -2;
+export const APPEND_OUT_OF_BOUNDS = -3;
+export type AppendRejection = typeof APPEND_OUT_OF_ORDER | typeof APPEND_DUPLICATE | typeof APPEND_OUT_OF_BOUNDS;
+
+/** A failure that fails the whole scrape (e.g. invalid labels). */
+export class AppendError extends Error {
+  override name = "AppendError";
+}
+
+export interface Exemplar {
+  labels: Labels;
+  value: number;
+  /** Milliseconds; exemplars without their own timestamp take the sample's. */
+  timestamp: number;
+}
+
+export interface Appender {
+  /**
+   * Appends a float sample at `t` (ms). `ref` is a ref from an earlier append, or 0 to
+   * look the series up (or create it) by `labels`. Returns the series ref, or an
+   * AppendRejection for a tolerated error; throws AppendError for anything else.
+   */
+  append(ref: SeriesRef, labels: Labels | null, t: number, v: number): SeriesRef | AppendRejection;
+  /** Appends a stale marker (StaleNaN, carried as a flag so its bits survive). */
+  appendStale(ref: SeriesRef, labels: Labels | null, t: number): SeriesRef | AppendRejection;
+  appendExemplar(ref: SeriesRef, exemplar: Exemplar): void;
+  /** Makes every appended sample visible, atomically. */
+  commit(): Promise<void>;
+  /** Discards every appended sample. */
+  rollback(): Promise<void>;
+}
+
+export interface Sample {
+  t: number;
+  /** The value; NaN for a stale marker (see `stale`). */
+  v: number;
+  /** A stale marker (StaleNaN), which a JS number cannot carry bit-exactly. */
+  stale: boolean;
+}
+
+export type MatchType = "=" | "!=" | "=~" | "!~";
+
+export interface Matcher {
+  type: MatchType;
+  name: string;
+  value: string;
+}
+
+export interface SeriesData {
+  labels: Labels;
+  samples: Sample[];
+}
+
+export interface Querier {
+  /** Series matching every matcher, with their samples in [mint, maxt], sorted by labels. */
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+}
+
+export interface Storage {
+  appender(): Appender;
+  close(): Promise<void>;
+}
+
+/** The largest accepted timestamp: now + 10 minutes (spec §4.5 step 8). */
+export const MAX_FUTURE_MS = 10 * 60_000;
