@@ -31,7 +31,8 @@ export interface Loop {
   status(): TargetStatus;
 }
 
-export type LoopFactory = (target: Target, config: ScrapeConfig) => Loop;
+/** `poolSignal` aborts when the pool stops (end-of-run staleness is then skipped). */
+export type LoopFactory = (target: Target, config: ScrapeConfig, poolSignal: AbortSignal) => Loop;
 
 export interface PoolMetrics {
   syncFailed(job: string): void;
@@ -51,6 +52,7 @@ export class ScrapePool {
   #dropped: DroppedTarget[] = [];
   #droppedCount = 0;
   #limitError: string | null = null;
+  readonly #stopped = new AbortController();
 
   constructor(
     config: ScrapeConfig,
@@ -91,7 +93,7 @@ export class ScrapePool {
     for (const [hash, target] of fresh) {
       this.#active.set(hash, target);
       if (!this.#loops.has(hash)) {
-        const loop = this.newLoop(target, cfg);
+        const loop = this.newLoop(target, cfg, this.#stopped.signal);
         this.#loops.set(hash, loop);
         loop.start();
       }
@@ -122,7 +124,7 @@ export class ScrapePool {
     const targets = [...this.#loops.entries()];
     await Promise.all(targets.map(([, loop]) => loop.stop(false)));
     for (const [hash, old] of targets) {
-      const loop = this.newLoop(old.target, config);
+      const loop = this.newLoop(old.target, config, this.#stopped.signal);
       this.#loops.set(hash, loop);
       loop.start();
     }
@@ -132,6 +134,7 @@ export class ScrapePool {
   /** Stops every loop; a removed job's series simply age out (no end-of-run markers). */
   async stop(): Promise<void> {
     const loops = [...this.#loops.values()];
+    this.#stopped.abort();
     this.#loops.clear();
     this.#active.clear();
     await Promise.all(loops.map((l) => l.stop(false)));
