@@ -3,10 +3,11 @@ import { loadConfigFile } from "../core/config/load.ts";
 import { PluginRegistry } from "../core/plugin.ts";
 import { formatHelp, parseFlags, UsageError } from "./flags.ts";
 import { expandGlob } from "../core/config/load.ts";
+import { checkMetrics } from "./check-metrics.ts";
 
 export const CHECK_HELP = formatHelp(
   "gleaner check <command> [<args>...]",
-  "Commands:\n  config FILE...   Check that configuration files are valid (exit 0 valid, 1 invalid).",
+  "Commands:\n  config FILE...   Check that configuration files are valid (exit 0 valid, 1 invalid).\n  metrics          Check that a metrics exposition read from stdin parses.",
   [],
 );
 
@@ -23,6 +24,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   if (sub === "config") return checkConfig(rest);
+  if (sub === "metrics") return checkMetrics(rest);
   throw new UsageError(`unknown check command "${sub}" (see gleaner check --help)`);
 }
 

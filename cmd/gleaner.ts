@@ -12,6 +12,7 @@ A Prometheus-compatible metrics collector and time-series store.
 Commands:
   run             Scrape targets, store samples, serve the HTTP API (see gleaner run --help)
   check config    Check configuration files (see gleaner check --help)
+  check metrics   Check a metrics exposition read from stdin
   version         Show version information
   help            Show this help
 

@@ -1,0 +1,325 @@
+/**
+ * One scrape of one target, start to commit (spec §4.3–4.10): fetch, parse in WASM, resolve
+ * every series through the target's scrape cache in one call, handle only the misses in
+ * JS (labels, relabeling, limits, storage refs), append, write stale markers and the report
+ * series, and commit atomically — or roll back and commit just the stale markers and the
+ * report when anything fails.
+ *
+ * Parse, lookups and appends run without an await in between: the parse result lives in
+ * the shared WASM core and is only valid until the next parse.
+ */
+import type { ScrapeConfig } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { Labels } from "../model/labels.ts";
+import { compileRelabel, type CompiledRule } from "../relabel/index.ts";
+import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
+import type { Core } from "../../wasm/index.ts";
+import { CACHE_DROPPED, CACHE_MISS, ScrapeCache } from "../../wasm/cache.ts";
+import { type ExpositionParser, type Format, type ParsedSamples } from "../../wasm/parser.ts";
+import { SAMPLE_EXEMPLAR_HAS_TIMESTAMP, SAMPLE_HAS_EXEMPLAR, SAMPLE_HAS_TIMESTAMP } from "../../wasm/assembly/abi.ts";
+import type { ScrapeStep } from "./loop.ts";
+import type { ScrapeMetrics } from "./metrics.ts";
+import { reportLabels, reportValues, type ScrapeReport } from "./report.ts";
+import { finalSeriesLabels, SeriesError, type LabelLimits } from "./sample-labels.ts";
+import type { Target } from "./target.ts";
+import { parseExemplarLabels } from "./exemplar-labels.ts";
+
+export type FetchResult =
+  | { ok: true; body: Uint8Array; contentType: string }
+  /** `bodySize`: -1 after the body size limit, 0 after other HTTP-level failures. */
+  | { ok: false; error: string; bodySize: number; bodyLimit?: boolean };
+
+/** Fetches the target once, within its timeout. */
+export type Fetcher = (signal: AbortSignal) => Promise<FetchResult>;
+
+/** Picks the parser for a Content-Type, or returns the error that fails the scrape. */
+export type FormatSelector = (contentType: string) => Format | { error: string };
+
+export interface ScraperDeps {
+  core: Core;
+  parser: ExpositionParser;
+  storage: Storage;
+  fetch: Fetcher;
+  selectFormat: FormatSelector;
+  metrics: ScrapeMetrics;
+  log: Logger;
+  /** Monotonic milliseconds, for scrape durations. */
+  elapsed?: () => number;
+}
+
+const ERR_SAMPLE_LIMIT = "sample limit exceeded";
+
+/** A failure partway through: samples from `index` on were not appended. */
+class ScrapeFailure extends Error {
+  constructor(message: string, readonly index: number) {
+    super(message);
+  }
+}
+
+export class TargetScraper implements ScrapeStep {
+  readonly #cache: ScrapeCache;
+  readonly #rules: CompiledRule[];
+  readonly #limits: LabelLimits;
+  readonly #reportLabels: Labels[];
+  readonly #reportRefs: SeriesRef[];
+  /** Refs of series exposed with their own timestamp: not tracked for staleness. */
+  readonly #untracked = new Set<SeriesRef>();
+  #scratch = 0;
+  #scratchSize = 0;
+  readonly #elapsed: () => number;
+
+  constructor(readonly target: Target, readonly config: ScrapeConfig, private readonly deps: ScraperDeps) {
+    this.#cache = new ScrapeCache(deps.core);
+    this.#rules = compileRelabel(config.metric_relabel_configs, config.metric_name_validation_scheme);
+    this.#limits = { labelLimit: config.label_limit, labelNameLengthLimit: config.label_name_length_limit, labelValueLengthLimit: config.label_value_length_limit };
+    this.#reportLabels = reportLabels(target.publicLabels, config.extra_scrape_metrics);
+    this.#reportRefs = this.#reportLabels.map(() => 0);
+    this.#elapsed = deps.elapsed ?? (() => performance.now());
+  }
+
+  /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
+  destroy(): void {
+    this.#cache.destroy();
+    if (this.#scratchSize > 0) this.deps.core.exports.free(this.#scratch, this.#scratchSize);
+    this.#scratchSize = 0;
+  }
+
+  async scrape(timestamp: number, forcedError: string | null, signal: AbortSignal): Promise<string | null> {
+    const start = this.#elapsed();
+    const fetched: FetchResult = forcedError !== null ? { ok: false, error: forcedError, bodySize: 0 } : await this.deps.fetch(signal);
+    if (!fetched.ok && fetched.bodyLimit) this.deps.metrics.bodySizeLimit.inc();
+
+    const report: ScrapeReport = {
+      up: false, durationSeconds: 0, scraped: 0, postRelabeling: 0, seriesAdded: 0,
+      timeoutSeconds: this.target.timeoutMs / 1000, sampleLimit: this.config.sample_limit,
+      bodySizeBytes: fetched.ok ? fetched.body.length : fetched.bodySize,
+    };
+    // From here to the commit nothing awaits: the parse result lives in shared WASM memory.
+    let app = this.deps.storage.appender();
+    let error: string | null = null;
+    let staleRefs: Iterable<SeriesRef>;
+    try {
+      staleRefs = this.#appendScrape(app, fetched, timestamp, report);
+      report.up = true;
+    } catch (err) {
+      if (!(err instanceof ScrapeFailure) && !(err instanceof AppendError)) throw err;
+      error = err.message;
+      await app.rollback();
+      app = this.deps.storage.appender();
+      staleRefs = this.#failedScrapeStaleRefs(err instanceof ScrapeFailure ? err.index : 0);
+    }
+    for (const ref of staleRefs) app.appendStale(ref, null, timestamp);
+    report.durationSeconds = (this.#elapsed() - start) / 1000;
+    this.#appendReport(app, report, timestamp);
+    try {
+      await app.commit();
+    } catch (err) {
+      this.deps.log.error("Scrape commit failed", { target: this.target.url, err });
+    }
+    this.deps.metrics.scrapes.inc({ job: this.config.job_name, result: error === null ? "success" : "failure" });
+    return error;
+  }
+
+  #lastLookup: { refsPtr: number; n: number } | null = null;
+  #cacheStarted = false;
+
+  /** Appends one successful fetch; returns the refs to mark stale. Throws ScrapeFailure. */
+  #appendScrape(app: Appender, fetched: FetchResult, ts: number, report: ScrapeReport): Iterable<SeriesRef> {
+    this.#lastLookup = null;
+    this.#cacheStarted = false;
+    if (!fetched.ok) throw new ScrapeFailure(fetched.error, 0);
+    if (fetched.body.length === 0) {
+      // An empty 200 body is a success with no samples: everything goes stale.
+      this.#beginScrape();
+      return this.#tracked(this.#cache.unseenRefs());
+    }
+    const format = this.deps.selectFormat(fetched.contentType);
+    if (typeof format !== "number") throw new ScrapeFailure(format.error, 0);
+    const parsed = this.deps.parser.parse(fetched.body, format, { ignoreNativeHistograms: !this.config.scrape_native_histograms });
+    if (!parsed.ok) {
+      throw new ScrapeFailure(`${formatName(format)} parse error at line ${parsed.line}, column ${parsed.column}: ${parsed.reason}`, 0);
+    }
+    this.#beginScrape();
+    const n = parsed.count;
+    report.scraped = n;
+    const refsPtr = this.#ensureScratch(n * 8);
+    const dupsPtr = refsPtr + n * 4;
+    const starts = parsed.seriesStart;
+    this.#cache.lookupSeries(starts.byteOffset, parsed.seriesEnd.byteOffset, n, refsPtr, dupsPtr);
+    this.#lastLookup = { refsPtr, n };
+    const duplicates = this.#duplicateSet(dupsPtr);
+    this.#appendSamples(app, parsed, refsPtr, duplicates, ts, report);
+    const stale = this.#tracked(this.#cache.unseenRefs());
+    this.#cache.evict(1);
+    return stale;
+  }
+
+  #beginScrape(): void {
+    this.#cache.beginScrape();
+    this.#cacheStarted = true;
+  }
+
+  #duplicateSet(dupsPtr: number): Set<number> | null {
+    const count = this.#cache.lastDuplicates;
+    if (count === 0) return null;
+    const i32 = this.deps.core.views().i32;
+    return new Set(i32.subarray(dupsPtr >>> 2, (dupsPtr >>> 2) + count));
+  }
+
+  #appendSamples(app: Appender, parsed: ParsedSamples, refsPtr: number, duplicates: Set<number> | null, scrapeTs: number, report: ScrapeReport): void {
+    const cfg = this.config;
+    const { metrics } = this.deps;
+    const honorTs = cfg.honor_timestamps;
+    const limit = cfg.sample_limit;
+    let appended = 0;
+    let limitHit = false;
+    let limitIndex = 0;
+    const n = parsed.count;
+    for (let i = 0; i < n; i++) {
+      // Views may be re-created by inserts that grow memory: read them per sample.
+      const refs = this.deps.core.views().i32;
+      let ref: number = refs[(refsPtr >>> 2) + i]!;
+      if (ref === CACHE_DROPPED) continue;
+      const hasTs = (parsed.flags[i]! & SAMPLE_HAS_TIMESTAMP) !== 0;
+      const explicitTs = honorTs && hasTs;
+      const t = explicitTs ? parsed.timestamp[i]! : scrapeTs;
+      const v = parsed.value[i]!;
+      let isNew = false;
+      let labels: Labels | null = null;
+      if (ref === CACHE_MISS) {
+        const start = parsed.seriesStart[i]!;
+        const len = parsed.seriesEnd[i]! - start;
+        // Another sample of this scrape may have inserted the key already.
+        const again = this.#cache.lookup(start, len);
+        if (again === CACHE_DROPPED) continue;
+        if (again >= 0) {
+          ref = again;
+          if (!explicitTs && this.#cache.lastDuplicates > 0) {
+            report.postRelabeling++;
+            metrics.duplicate.inc();
+            continue;
+          }
+        } else {
+          labels = this.#newSeriesLabels(parsed, i);
+          if (labels === null) {
+            this.#cache.insert(start, len, CACHE_DROPPED);
+            continue;
+          }
+          isNew = true;
+          ref = 0;
+        }
+      } else if (duplicates?.has(i) && !explicitTs) {
+        report.postRelabeling++;
+        metrics.duplicate.inc();
+        continue;
+      }
+      report.postRelabeling++;
+      if (limit > 0 && ++appended > limit) {
+        if (!limitHit) limitIndex = i;
+        limitHit = true;
+        continue;
+      }
+      if (limitHit) continue;
+      let got: number;
+      try {
+        got = app.append(ref, labels, t, v);
+      } catch (err) {
+        if (err instanceof AppendError) throw new ScrapeFailure(err.message, i);
+        throw err;
+      }
+      if (got === APPEND_OUT_OF_ORDER) metrics.outOfOrder.inc();
+      else if (got === APPEND_DUPLICATE) metrics.duplicate.inc();
+      else if (got === APPEND_OUT_OF_BOUNDS) metrics.outOfBounds.inc();
+      if (got <= 0) continue;
+      if (isNew) {
+        this.#cache.insert(parsed.seriesStart[i]!, parsed.seriesEnd[i]! - parsed.seriesStart[i]!, got);
+        report.seriesAdded++;
+      }
+      if (explicitTs && !cfg.track_timestamps_staleness) this.#untracked.add(got);
+      else if (this.#untracked.size > 0) this.#untracked.delete(got);
+      if ((parsed.flags[i]! & SAMPLE_HAS_EXEMPLAR) !== 0) this.#appendExemplar(app, parsed, i, got, t);
+    }
+    if (limitHit) {
+      metrics.sampleLimit.inc();
+      throw new ScrapeFailure(ERR_SAMPLE_LIMIT, limitIndex);
+    }
+  }
+
+  /** Labels of a new series, or null when relabeling drops it; throws ScrapeFailure. */
+  #newSeriesLabels(parsed: ParsedSamples, i: number): Labels | null {
+    const decoded = parsed.labels(i);
+    const exposed = new Map<string, string>(decoded.labels);
+    exposed.set("__name__", decoded.name);
+    try {
+      return finalSeriesLabels(exposed, this.target.publicLabels, this.config.honor_labels, this.#rules, this.config.metric_name_validation_scheme, this.#limits);
+    } catch (err) {
+      if (!(err instanceof SeriesError)) throw err;
+      if (err.kind === "label_limit") this.deps.metrics.labelLimits.inc();
+      throw new ScrapeFailure(err.message, i);
+    }
+  }
+
+  #appendExemplar(app: Appender, parsed: ParsedSamples, i: number, ref: SeriesRef, sampleTs: number): void {
+    const labels = parseExemplarLabels(parsed.exemplarText(i));
+    // Exemplar problems never fail a scrape.
+    if (labels === null) return;
+    const hasTs = (parsed.flags[i]! & SAMPLE_EXEMPLAR_HAS_TIMESTAMP) !== 0;
+    app.appendExemplar(ref, { labels: Labels.from(labels), value: parsed.exemplarValue[i]!, timestamp: hasTs ? parsed.exemplarTimestamp[i]! : sampleTs });
+  }
+
+  /**
+   * After a failed scrape: every series of the previous scrape that this attempt did not
+   * append goes stale. Series appended before the failure stay "seen" (as Prometheus does).
+   */
+  #failedScrapeStaleRefs(failedAt: number): Set<SeriesRef> {
+    if (!this.#cacheStarted) this.#beginScrape();
+    const stale = new Set<SeriesRef>(this.#tracked(this.#cache.unseenRefs()));
+    const lookup = this.#lastLookup;
+    if (lookup !== null) {
+      const refs = this.deps.core.views().i32;
+      for (let i = failedAt; i < lookup.n; i++) {
+        const ref = refs[(lookup.refsPtr >>> 2) + i]!;
+        if (ref >= 0 && !this.#untracked.has(ref)) stale.add(ref);
+      }
+    }
+    return stale;
+  }
+
+  #tracked(refs: Int32Array): SeriesRef[] {
+    const out: SeriesRef[] = [];
+    for (const r of refs) if (!this.#untracked.has(r)) out.push(r);
+    return out;
+  }
+
+  #appendReport(app: Appender, report: ScrapeReport, ts: number): void {
+    const values = reportValues(report, this.config.extra_scrape_metrics);
+    values.forEach((v, k) => {
+      const ref = this.#reportRefs[k]!;
+      const got = app.append(ref, ref === 0 ? this.#reportLabels[k]! : null, ts, v);
+      if (got > 0) this.#reportRefs[k] = got;
+    });
+  }
+
+  /** End-of-run stale markers: the last scrape's series and the report series (spec §4.8). */
+  async endOfRunStaleness(staleTime: number): Promise<void> {
+    const app = this.deps.storage.appender();
+    this.#cache.beginScrape();
+    for (const ref of this.#tracked(this.#cache.unseenRefs())) app.appendStale(ref, null, staleTime);
+    for (const ref of this.#reportRefs) if (ref > 0) app.appendStale(ref, null, staleTime);
+    await app.commit();
+  }
+
+  #ensureScratch(bytes: number): number {
+    if (bytes > this.#scratchSize) {
+      const { exports } = this.deps.core;
+      if (this.#scratchSize > 0) exports.free(this.#scratch, this.#scratchSize);
+      this.#scratchSize = Math.max(bytes, 4096, this.#scratchSize * 2);
+      this.#scratch = exports.alloc(this.#scratchSize);
+    }
+    return this.#scratch;
+  }
+}
+
+function formatName(f: Format): string {
+  return f === 1 ? "text" : f === 2 ? "OpenMetrics" : "protobuf";
+}
