@@ -21,9 +21,10 @@ import { resolve } from "node:path";
 import { ScrapeCache } from "../wasm/cache.ts";
 import { createCore } from "../wasm/index.ts";
 import { timeNs } from "./timing.ts";
+import { TESTDATA_DIR } from "../test/support/testdata.ts";
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const file = resolve(import.meta.dir, "../../shared/testdata/real-exporters/node-exporter.prom");
+const file = resolve(TESTDATA_DIR, "real-exporters/node-exporter.prom");
 const base = (await Bun.file(file).text())
   .split("\n")
   .filter((l) => l !== "" && !l.startsWith("#"))

@@ -4,8 +4,9 @@
  */
 import { createCore } from "../wasm/index.ts";
 import { ExpositionParser, Format } from "../wasm/parser.ts";
+import { TESTDATA } from "../test/support/testdata.ts";
 
-const testdata = new URL("../../shared/testdata/", import.meta.url);
+const testdata = TESTDATA;
 const parser = new ExpositionParser(await createCore());
 
 function synthetic(series: number): Uint8Array {

@@ -19,8 +19,9 @@ import { createCore } from "../wasm/index.ts";
 import { XorCodec } from "../wasm/xor.ts";
 import { rng } from "../test/support/random.ts";
 import { median, timeNs } from "./timing.ts";
+import { TESTDATA_DIR } from "../test/support/testdata.ts";
 
-const SHARED = resolve(import.meta.dir, "../../shared/testdata/real-exporters");
+const SHARED = resolve(TESTDATA_DIR, "real-exporters");
 const SCRAPES = 240;
 const CHUNK = 120;
 

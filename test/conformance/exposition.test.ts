@@ -6,8 +6,9 @@ import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format, type ParsedSamples, type ParseFailure } from "../../wasm/parser.ts";
+import { TESTDATA } from "../support/testdata.ts";
 
-const testdata = new URL("../../../shared/testdata/", import.meta.url);
+const testdata = TESTDATA;
 const root = fileURLToPath(testdata);
 const parser = new ExpositionParser(await createCore());
 

@@ -5,8 +5,9 @@ import { expect, test } from "bun:test";
 import * as abi from "../../wasm/assembly/abi.ts";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format, type ParsedSamples } from "../../wasm/parser.ts";
+import { TESTDATA } from "../support/testdata.ts";
 
-const testdata = new URL("../../../shared/testdata/", import.meta.url);
+const testdata = TESTDATA;
 const parser = new ExpositionParser(await createCore());
 
 const KIND_NAMES: Record<number, string> = {

@@ -6,8 +6,9 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format } from "../../wasm/parser.ts";
+import { TESTDATA } from "../support/testdata.ts";
 
-const suite = new URL("../../../shared/testdata/openmetrics-suite/", import.meta.url);
+const suite = new URL("openmetrics-suite/", TESTDATA);
 const parser = new ExpositionParser(await createCore());
 
 interface Case {

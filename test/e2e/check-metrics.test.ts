@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ENTRY } from "./harness.ts";
+import { TESTDATA_DIR } from "../support/testdata.ts";
 
-const TESTDATA = resolve(import.meta.dir, "../../../shared/testdata");
+const TESTDATA = TESTDATA_DIR;
 
 async function check(args: string[], input: Uint8Array | string) {
   const proc = Bun.spawn([process.execPath, ENTRY, "check", "metrics", ...args], { stdin: typeof input === "string" ? new TextEncoder().encode(input) : input, stdout: "pipe", stderr: "pipe" });
