@@ -5,6 +5,7 @@
 import { formatDuration, parseDuration } from "../config/duration.ts";
 import type { ScrapeConfig } from "../config/types.ts";
 import { Labels } from "../model/labels.ts";
+import { encodeValues } from "./http/query.ts";
 import { relabel, relabelWithTrace, type CompiledRule, type RelabelTrace } from "../relabel/index.ts";
 
 export interface Target {
@@ -120,18 +121,6 @@ export function populateTarget(discovered: Map<string, string>, cfg: ScrapeConfi
   };
 }
 
-/** Go's url.QueryEscape: unreserved characters kept, space as "+", the rest %XX (UTF-8). */
-function queryEscape(s: string): string {
-  let out = "";
-  for (const byte of new TextEncoder().encode(s)) {
-    const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
-    else if (c === " ") out += "+";
-    else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
-
 /** scheme://address/metrics_path?params, with `__param_k` replacing the first value of k. */
 export function targetURL(labels: Labels, params: Record<string, string[]>): string {
   const query = new Map<string, string[]>(Object.entries(params).map(([k, v]) => [k, [...v]]));
@@ -142,10 +131,7 @@ export function targetURL(labels: Labels, params: Record<string, string[]>): str
     if (values === undefined || values.length === 0) query.set(name, [v]);
     else values[0] = v;
   }
-  const encoded = [...query.keys()]
-    .sort()
-    .flatMap((k) => query.get(k)!.map((v) => `${queryEscape(k)}=${queryEscape(v)}`))
-    .join("&");
+  const encoded = encodeValues(query);
   const path = labels.get("__metrics_path__");
   return `${labels.get("__scheme__")}://${labels.get("__address__")}${path.startsWith("/") || path === "" ? path : `/${path}`}${encoded ? `?${encoded}` : ""}`;
 }
