@@ -11,6 +11,9 @@ import { registerProcessMetrics } from "./metrics/process.ts";
 import { Registry } from "./metrics/registry.ts";
 import type { PluginRegistry } from "./plugin.ts";
 import { createWebApp } from "./web/app.ts";
+import { ScrapeService } from "./scrape/service.ts";
+import { MemoryStorage } from "../storage/memory.ts";
+import type { Storage } from "../storage/types.ts";
 import { VERSION } from "./version.ts";
 
 export interface ServerOptions {
@@ -41,6 +44,8 @@ export class Server {
   #config: Config | null = null;
   #http: ReturnType<typeof Bun.serve> | null = null;
   #ready = false;
+  #storage: Storage | null = null;
+  #scrape: ScrapeService | null = null;
   readonly #subscribers: ConfigSubscriber[] = [];
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -58,6 +63,11 @@ export class Server {
     this.#reloadTime = this.registry.gauge("prometheus_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload.");
     this.#reloads = this.registry.counter("gleaner_config_reloads_total", "Configuration loads, by result.", ["result"]);
     this.registry.collector("prometheus_ready", "Whether gleaner is ready to serve traffic.", "gauge", () => [{ value: this.#ready ? 1 : 0 }]);
+  }
+
+  /** Where scraped samples go (the querier side arrives with the TSDB). */
+  get storage(): Storage | null {
+    return this.#storage;
   }
 
   get config(): Config | null {
@@ -80,6 +90,11 @@ export class Server {
     const listen = parseListenAddress(this.opts.listenAddress);
     const config = this.#load();
     this.#prepareStorage();
+    // The in-memory store stands in until the local TSDB lands (data is not persisted yet).
+    this.#storage = new MemoryStorage();
+    this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log });
+    const scrape = this.#scrape;
+    this.#subscribers.unshift((c) => scrape.applyConfig(c));
     await this.#apply(config);
     const app = createWebApp({
       registry: this.registry,
@@ -87,6 +102,7 @@ export class Server {
       enableLifecycle: this.opts.enableLifecycle,
       isReady: () => this.#ready,
       reload: () => this.reload(),
+      scrapeManager: () => this.#scrape?.manager ?? null,
       quit: () => void this.stop("quit requested through /-/quit"),
     });
     try {
@@ -152,6 +168,8 @@ export class Server {
     this.opts.log.info("Stopping gleaner", { reason });
     await this.#http?.stop();
     this.#http = null;
+    await this.#scrape?.stop();
+    await this.#storage?.close();
     this.opts.log.info("See you next time!");
     this.#resolveDone();
   }

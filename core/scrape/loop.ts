@@ -16,6 +16,8 @@ export interface ScrapeStep {
   scrape(timestamp: number, forcedError: string | null, signal: AbortSignal): Promise<string | null>;
   /** Marks every series of the last scrape, and the report series, stale at `staleTime`. */
   endOfRunStaleness(staleTime: number): Promise<void>;
+  /** Releases the step's resources once the loop is completely done with it. */
+  dispose?(): void;
 }
 
 /** Jitter up to min(interval/100, 2ms) is absorbed so delta-of-delta stays 0. */
@@ -76,7 +78,11 @@ export class ScrapeLoop implements Loop {
       }
       await clock.sleep(slot - clock.now(), signal);
     }
-    if (this.#endOfRun && this.#lastScrapeTime !== null) void this.#endOfRunStaleness(slot, interval);
+    if (this.#endOfRun && this.#lastScrapeTime !== null) {
+      void this.#endOfRunStaleness(slot, interval).finally(() => this.step.dispose?.());
+    } else {
+      this.step.dispose?.();
+    }
   }
 
   /** Spec §4.8 case 4: wait for the next tick, one more, then 10% of the interval. */

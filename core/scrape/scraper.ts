@@ -78,7 +78,7 @@ export class TargetScraper implements ScrapeStep {
   }
 
   /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
-  destroy(): void {
+  dispose(): void {
     this.#cache.destroy();
     if (this.#scratchSize > 0) this.deps.core.exports.free(this.#scratch, this.#scratchSize);
     this.#scratchSize = 0;

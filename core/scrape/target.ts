@@ -11,7 +11,7 @@ import { relabel, relabelWithTrace, type CompiledRule, type RelabelTrace } from 
 export interface Target {
   /** Every label after relabeling, `__meta_*` removed; `__` labels included. */
   labels: Labels;
-  /** The labels discovery gave, before relabeling (shown in the UI and API). */
+  /** The labels relabeling started from: discovery's plus the job's defaults (UI and API). */
   discoveredLabels: Labels;
   /** The labels every scraped and report series gets: those not starting with `__`. */
   publicLabels: Labels;
@@ -46,12 +46,8 @@ function setDefault(m: Map<string, string>, name: string, value: string): void {
   if ((m.get(name) ?? "") === "") m.set(name, value);
 }
 
-/**
- * Builds a scrape target from discovered labels (spec §2.1). `rules` are the job's
- * compiled relabel_configs. With `trace`, a dropped target carries the relabel trace.
- */
-export function populateTarget(discovered: Map<string, string>, cfg: ScrapeConfig, rules: readonly CompiledRule[], trace = false): TargetResult {
-  const discoveredLabels = Labels.from(discovered);
+/** Discovered labels plus the job's defaults where unset or empty (spec §2.1 step 2). */
+export function withJobDefaults(discovered: ReadonlyMap<string, string>, cfg: ScrapeConfig): Map<string, string> {
   const m = new Map(discovered);
   setDefault(m, "job", cfg.job_name);
   setDefault(m, "__scrape_interval__", formatDuration(cfg.scrape_interval));
@@ -62,6 +58,17 @@ export function populateTarget(discovered: Map<string, string>, cfg: ScrapeConfi
   for (const [k, values] of Object.entries(cfg.params)) {
     if (values[0] !== undefined) setDefault(m, `__param_${k}`, values[0]);
   }
+  return m;
+}
+
+/**
+ * Builds a scrape target from discovered labels (spec §2.1). `rules` are the job's
+ * compiled relabel_configs. With `trace`, a dropped target carries the relabel trace.
+ */
+export function populateTarget(discovered: Map<string, string>, cfg: ScrapeConfig, rules: readonly CompiledRule[], trace = false): TargetResult {
+  const m = withJobDefaults(discovered, cfg);
+  // As in Prometheus, "discovered labels" include the job's defaults: what relabeling saw.
+  const discoveredLabels = Labels.from(m);
 
   if (trace) {
     const t = relabelWithTrace(m, rules);

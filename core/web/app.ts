@@ -5,6 +5,8 @@
 import { Hono } from "hono";
 import type { Logger } from "../log/logger.ts";
 import type { Registry } from "../metrics/registry.ts";
+import type { ScrapeManager } from "../scrape/manager.ts";
+import { registerTargetRoutes } from "./targets.ts";
 
 export interface WebOptions {
   registry: Registry;
@@ -16,6 +18,8 @@ export interface WebOptions {
   reload(): Promise<void>;
   /** Starts a clean shutdown. */
   quit(): void;
+  /** The scrape manager, for /api/v1/targets (null before scraping starts). */
+  scrapeManager?: () => ScrapeManager | null;
 }
 
 const TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
@@ -47,6 +51,8 @@ export function createWebApp(opts: WebOptions): Hono {
   for (const path of ["/-/reload", "/-/quit"]) {
     app.get(path, (c) => c.text(`Only POST or PUT requests allowed\n`, 405));
   }
+
+  registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
 
   app.get("/metrics", (c) => c.body(opts.registry.expose(), 200, { "Content-Type": TEXT_FORMAT }));
   app.get("/", (c) => c.redirect("/-/healthy", 302));

@@ -1,0 +1,112 @@
+/**
+ * Scraping, assembled: the manager with its pools, and for each target a loop that scrapes
+ * with the job's HTTP client, parses and caches in the shared WASM core, and commits to
+ * storage. Static targets come in through the same target-group path as discovery.
+ */
+import { hostname } from "node:os";
+import type { Config, ScrapeConfig } from "../config/types.ts";
+import type { TargetGroup } from "../discovery/types.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Registry } from "../metrics/registry.ts";
+import type { Storage } from "../../storage/types.ts";
+import { core as sharedCore, type Core } from "../../wasm/index.ts";
+import { ExpositionParser, Format } from "../../wasm/parser.ts";
+import { realClock, type Clock } from "./clock.ts";
+import { BodyBuffer, buildAcceptHeader, ScrapeClient, selectFormat } from "./http/index.ts";
+import { ScrapeLoop } from "./loop.ts";
+import { ScrapeManager, staticTargetGroups } from "./manager.ts";
+import { ScrapeMetrics } from "./metrics.ts";
+import type { Loop } from "./pool.ts";
+import { TargetScraper, type FormatSelector } from "./scraper.ts";
+import { offsetSeed, scrapeOffset, type Target } from "./target.ts";
+
+const FORMAT_IDS = { text: Format.Text, openmetrics: Format.OpenMetrics, protobuf: Format.Protobuf } as const;
+
+export interface ScrapeServiceOptions {
+  storage: Storage;
+  registry: Registry;
+  log: Logger;
+  clock?: Clock;
+  core?: Core;
+}
+
+export class ScrapeService {
+  readonly manager: ScrapeManager;
+  readonly #metrics: ScrapeMetrics;
+  readonly #parser: ExpositionParser;
+  readonly #clock: Clock;
+  /** One HTTP client per job, replaced when the job's config changes. */
+  readonly #clients = new Map<string, { config: ScrapeConfig; client: ScrapeClient }>();
+  #seed = 0n;
+
+  private constructor(private readonly opts: ScrapeServiceOptions, private readonly core: Core) {
+    this.#clock = opts.clock ?? realClock;
+    this.#metrics = new ScrapeMetrics(opts.registry);
+    this.#parser = new ExpositionParser(core);
+    this.manager = new ScrapeManager((t, c, s) => this.#newLoop(t, c, s), opts.log.with({ component: "scrape manager" }), opts.registry);
+  }
+
+  static async create(opts: ScrapeServiceOptions): Promise<ScrapeService> {
+    return new ScrapeService(opts, opts.core ?? (await sharedCore()));
+  }
+
+  /** Applies a loaded config: jobs, then their static targets. */
+  async applyConfig(config: Config): Promise<void> {
+    this.#seed = offsetSeed(hostname(), config.global.external_labels);
+    for (const [job, entry] of this.#clients) {
+      if (!config.scrape_configs.some((c) => c.job_name === job)) {
+        entry.client.close();
+        this.#clients.delete(job);
+      }
+    }
+    await this.manager.applyConfig(config);
+    const sets = new Map<string, TargetGroup[]>();
+    for (const job of config.scrape_configs) sets.set(job.job_name, staticTargetGroups(job));
+    await this.manager.updateTargets(sets);
+  }
+
+  #clientFor(config: ScrapeConfig): ScrapeClient {
+    const entry = this.#clients.get(config.job_name);
+    if (entry !== undefined && entry.config === config) return entry.client;
+    entry?.client.close();
+    const client = new ScrapeClient(config);
+    this.#clients.set(config.job_name, { config, client });
+    return client;
+  }
+
+  #newLoop(target: Target, config: ScrapeConfig, poolSignal: AbortSignal): Loop {
+    const client = this.#clientFor(config);
+    const acceptHeader = buildAcceptHeader(config.scrape_protocols, config.metric_name_escaping_scheme);
+    const buffer = new BodyBuffer();
+    const select: FormatSelector = (contentType) => {
+      const s = selectFormat(contentType, config.fallback_scrape_protocol);
+      return s.ok ? FORMAT_IDS[s.format] : { error: s.error };
+    };
+    const log = this.opts.log.with({ component: "scrape", scrape_pool: config.job_name, target: target.url });
+    const scraper = new TargetScraper(target, config, {
+      core: this.core,
+      parser: this.#parser,
+      storage: this.opts.storage,
+      metrics: this.#metrics,
+      log,
+      selectFormat: select,
+      fetch: (signal) =>
+        client.scrape(target.url, {
+          timeoutMs: target.timeoutMs,
+          acceptHeader,
+          bodySizeLimit: config.body_size_limit,
+          enableCompression: config.enable_compression,
+          signal,
+          buffer,
+        }),
+    });
+    const offset = scrapeOffset(target.hash, this.#seed, target.intervalMs, this.#clock.now());
+    return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal);
+  }
+
+  async stop(): Promise<void> {
+    await this.manager.stop();
+    for (const { client } of this.#clients.values()) client.close();
+    this.#clients.clear();
+  }
+}
