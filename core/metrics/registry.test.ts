@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { registerProcessMetrics } from "./process.ts";
-import { Registry } from "./registry.ts";
+import { Registry, WindowSummary } from "./registry.ts";
 
 test("families are exposed sorted, with HELP, TYPE and escaped label values", () => {
   const r = new Registry();
@@ -37,4 +37,14 @@ test("process metrics report the live process", () => {
   }
   const start = Number(/^process_start_time_seconds (\S+)$/m.exec(text)![1]);
   expect(Math.abs(start - Date.now() / 1000)).toBeLessThan(3600);
+});
+
+test("a window summary exposes quantiles, _sum and _count", () => {
+  const r = new Registry();
+  const s = new WindowSummary([0.5, 0.99], 4);
+  r.collector("interval_seconds", "Intervals.", "summary", () => s.samples());
+  for (const v of [1, 2, 3, 4, 5]) s.observe({ interval: "15s" }, v);
+  expect(r.expose()).toBe(
+    '# HELP interval_seconds Intervals.\n# TYPE interval_seconds summary\ninterval_seconds{interval="15s",quantile="0.5"} 4\ninterval_seconds{interval="15s",quantile="0.99"} 5\ninterval_seconds_sum{interval="15s"} 15\ninterval_seconds_count{interval="15s"} 5\n',
+  );
 });

@@ -10,12 +10,14 @@
  * reloads.inc({ result: "success" });
  */
 
-export type MetricType = "counter" | "gauge";
+export type MetricType = "counter" | "gauge" | "summary";
 export type Labels = Record<string, string>;
 
 export interface Sample {
   labels?: Labels;
   value: number;
+  /** Appended to the family name: `_sum` and `_count` of a summary. */
+  suffix?: string;
 }
 
 interface Family {
@@ -134,8 +136,45 @@ export class Registry {
       for (const s of samples) {
         const entries = Object.entries(s.labels ?? {}).filter(([, v]) => v !== "");
         const labels = entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
-        out += `${f.name}${labels} ${formatValue(s.value)}\n`;
+        out += `${f.name}${s.suffix ?? ""}${labels} ${formatValue(s.value)}\n`;
       }
+    }
+    return out;
+  }
+}
+
+/**
+ * A summary over the last `window` observations per label set, with the given quantiles
+ * (`prometheus_target_interval_length_seconds` style).
+ */
+export class WindowSummary {
+  readonly #series = new Map<string, { labels: Labels; values: number[]; next: number; sum: number; count: number }>();
+
+  constructor(readonly quantiles: readonly number[], readonly window = 1024) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = JSON.stringify(labels);
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      s = { labels: { ...labels }, values: [], next: 0, sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
+    if (s.values.length < this.window) s.values.push(value);
+    else s.values[s.next] = value;
+    s.next = (s.next + 1) % this.window;
+    s.sum += value;
+    s.count++;
+  }
+
+  samples(): Sample[] {
+    const out: Sample[] = [];
+    for (const s of this.#series.values()) {
+      const sorted = [...s.values].sort((a, b) => a - b);
+      for (const q of this.quantiles) {
+        const v = sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+        out.push({ labels: { ...s.labels, quantile: String(q) }, value: v });
+      }
+      out.push({ labels: s.labels, value: s.sum, suffix: "_sum" }, { labels: s.labels, value: s.count, suffix: "_count" });
     }
     return out;
   }

@@ -116,3 +116,13 @@ test("no end-of-run markers when the pool stops, or when the loop never scraped"
   await clock.advance(60_000);
   expect(never.stale).toEqual([]);
 });
+
+test("the time between scrape starts is reported for prometheus_target_interval_length_seconds", async () => {
+  const clock = new ManualClock(0);
+  const intervals: number[] = [];
+  const l = new ScrapeLoop(target, new RecordingStep(clock, (n) => (n === 2 ? 12_000 : 1)), clock, 0, log, new AbortController().signal, (ms) => intervals.push(ms));
+  l.start();
+  await clock.advance(40_000);
+  expect(intervals).toEqual([10_000, 12_000, 8_000, 10_000]);
+  await l.stop(false);
+});

@@ -40,6 +40,8 @@ export class ScrapeLoop implements Loop {
     private readonly log: Logger,
     /** Aborted when the whole pool stops: end-of-run staleness is then skipped. */
     private readonly poolSignal: AbortSignal,
+    /** Receives the time between consecutive scrape starts, in ms. */
+    private readonly onInterval: (ms: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -55,6 +57,7 @@ export class ScrapeLoop implements Loop {
     let aligned = slot;
     while (!signal.aborted) {
       const start = clock.now();
+      if (this.#status.lastScrape !== 0) this.onInterval(start - this.#status.lastScrape);
       // Keep an ideal timeline; use its slot as the timestamp when within tolerance.
       while (start - aligned >= interval) aligned += interval;
       const timestamp = start - aligned <= Math.min(interval / 100, TIMESTAMP_TOLERANCE_MS) ? aligned : start;

@@ -1,5 +1,5 @@
 /** Scrape counters with Prometheus's names (spec §4.12), shared by every loop. */
-import type { Registry } from "../metrics/registry.ts";
+import { WindowSummary, type Registry } from "../metrics/registry.ts";
 
 export class ScrapeMetrics {
   readonly outOfOrder;
@@ -9,6 +9,8 @@ export class ScrapeMetrics {
   readonly bodySizeLimit;
   readonly labelLimits;
   readonly scrapes;
+  /** Actual time between scrape starts, by configured interval. */
+  readonly intervalLength = new WindowSummary([0.01, 0.05, 0.5, 0.9, 0.99]);
 
   constructor(r: Registry) {
     this.outOfOrder = r.counter("prometheus_target_scrapes_sample_out_of_order_total", "Total number of samples rejected due to not being out of the expected order.");
@@ -17,6 +19,7 @@ export class ScrapeMetrics {
     this.sampleLimit = r.counter("prometheus_target_scrapes_exceeded_sample_limit_total", "Total number of scrapes that hit the sample limit and were rejected.");
     this.bodySizeLimit = r.counter("prometheus_target_scrapes_exceeded_body_size_limit_total", "Total number of scrapes that hit the body size limit.");
     this.labelLimits = r.counter("prometheus_target_scrape_pool_exceeded_label_limits_total", "Total number of times scrape pools hit the label limits, during sync or config reload.");
+    r.collector("prometheus_target_interval_length_seconds", "Actual intervals between scrapes.", "summary", () => this.intervalLength.samples());
     this.scrapes = r.counter("gleaner_target_scrapes_total", "Scrapes attempted, by job and result.", ["job", "result"]);
   }
 }

@@ -4,6 +4,7 @@
  * storage. Static targets come in through the same target-group path as discovery.
  */
 import { hostname } from "node:os";
+import { formatDuration } from "../config/duration.ts";
 import type { Config, ScrapeConfig } from "../config/types.ts";
 import type { TargetGroup } from "../discovery/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -101,7 +102,8 @@ export class ScrapeService {
         }),
     });
     const offset = scrapeOffset(target.hash, this.#seed, target.intervalMs, this.#clock.now());
-    return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal);
+    const interval = { interval: formatDuration(target.intervalMs) };
+    return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal, (ms) => this.#metrics.intervalLength.observe(interval, ms / 1000));
   }
 
   async stop(): Promise<void> {
