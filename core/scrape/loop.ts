@@ -29,6 +29,7 @@ export class ScrapeLoop implements Loop {
   #forced: string | null = null;
   #status: TargetStatus = { health: "unknown", lastError: "", lastScrape: 0, lastScrapeDurationMs: 0 };
   #lastScrapeTime: number | null = null;
+  #lastStart: number | null = null;
   #endOfRun = false;
 
   constructor(
@@ -57,7 +58,8 @@ export class ScrapeLoop implements Loop {
     let aligned = slot;
     while (!signal.aborted) {
       const start = clock.now();
-      if (this.#status.lastScrape !== 0) this.onInterval(start - this.#status.lastScrape);
+      if (this.#lastStart !== null) this.onInterval(start - this.#lastStart);
+      this.#lastStart = start;
       // Keep an ideal timeline; use its slot as the timestamp when within tolerance.
       while (start - aligned >= interval) aligned += interval;
       const timestamp = start - aligned <= Math.min(interval / 100, TIMESTAMP_TOLERANCE_MS) ? aligned : start;
