@@ -124,5 +124,7 @@ test("the time between scrape starts is reported for prometheus_target_interval_
   l.start();
   await clock.advance(40_000);
   expect(intervals).toEqual([10_000, 12_000, 8_000, 10_000]);
-  await l.stop(false);
+  const stopping = l.stop(false);
+  await clock.advance(1); // lets the scrape in flight finish
+  await stopping;
 });
