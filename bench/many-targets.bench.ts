@@ -1,0 +1,104 @@
+/**
+ * Many targets at once: N targets × S series at a fixed interval, scraped by gleaner's whole
+ * scrape path (service, pools, loops, HTTP client, WASM parser and cache) into a storage
+ * that only counts, so the scrape layer is measured on its own. Reports CPU per sample,
+ * missed intervals and the spread of scrape intervals. The target server runs in its own
+ * process; its CPU is reported separately.
+ *
+ *   bun bench/many-targets.bench.ts [targets=1000] [series=1000] [interval=10s] [seconds=60]
+ */
+import { parseConfig } from "../core/config/load.ts";
+import { parseDuration } from "../core/config/duration.ts";
+import { createLogger } from "../core/log/logger.ts";
+import { Registry } from "../core/metrics/registry.ts";
+import { ScrapeService } from "../core/scrape/service.ts";
+import type { Appender, Storage } from "../storage/types.ts";
+
+const [targets = 1000, series = 1000] = process.argv.slice(2, 4).map(Number);
+const intervalText = process.argv[4] ?? "10s";
+const seconds = Number(process.argv[5] ?? 60);
+const interval = parseDuration(intervalText);
+
+class CountingStorage implements Storage {
+  refs = 0;
+  samples = 0;
+  appender(): Appender {
+    return {
+      append: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
+      appendStale: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
+      appendExemplar: () => {},
+      commit: async () => {},
+      rollback: async () => {},
+    };
+  }
+  async close() {}
+}
+
+function procCpu(pid: number | "self"): number {
+  const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8") as string;
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds (USER_HZ 100)
+}
+
+const server = Bun.spawn([process.execPath, new URL("./support/target-server.ts", import.meta.url).pathname, "--series", String(series)], { stdout: "pipe", stderr: "inherit" });
+const reader = server.stdout.getReader();
+const first = new TextDecoder().decode((await reader.read()).value);
+const port = Number(/listening (\d+)/.exec(first)?.[1]);
+
+const addresses = Array.from({ length: targets }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}:${port}`);
+const config = parseConfig(
+  `scrape_configs:\n  - job_name: bench\n    scrape_interval: ${intervalText}\n    scrape_timeout: ${intervalText}\n    static_configs:\n      - targets: [${addresses.map((a) => `'${a}'`).join(", ")}]\n`,
+  "bench.yml",
+);
+const storage = new CountingStorage();
+const registry = new Registry();
+const service = await ScrapeService.create({ storage, registry, log: createLogger({ level: "warn", format: "logfmt" }) });
+await service.applyConfig(config);
+
+const status = () => service.manager.pools().get("bench")!.activeTargets().map((t) => t.status);
+const warmup = interval + 5_000;
+console.log(`${targets} targets × ${series} series every ${intervalText}; warm-up ${warmup / 1000}s, then ${seconds}s measured`);
+await Bun.sleep(warmup);
+
+const scrapes0 = new Map(status().map((s, i) => [i, s.lastScrape]));
+const cpu0 = procCpu("self");
+const srv0 = procCpu(server.pid);
+const samples0 = storage.samples;
+const t0 = performance.now();
+let counted = 0;
+let late = 0;
+const seen = status().map((s) => s.lastScrape);
+const deadline = Date.now() + seconds * 1000;
+const durations: number[] = [];
+while (Date.now() < deadline) {
+  await Bun.sleep(200);
+  status().forEach((s, i) => {
+    if (s.lastScrape !== seen[i]) {
+      if (seen[i]! > 0 && s.lastScrape - seen[i]! > interval * 1.5) late++;
+      seen[i] = s.lastScrape;
+      counted++;
+      durations.push(s.lastScrapeDurationMs);
+    }
+  });
+}
+const wall = (performance.now() - t0) / 1000;
+const cpu = procCpu("self") - cpu0;
+const srv = procCpu(server.pid) - srv0;
+const samples = storage.samples - samples0;
+const expected = (targets * seconds * 1000) / interval;
+const errors = status().filter((s) => s.health !== "up");
+durations.sort((a, b) => a - b);
+const q = (p: number) => durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] ?? NaN;
+
+console.log(`scrapes: ${counted} (expected ~${expected.toFixed(0)}), late (> 1.5 intervals apart): ${late}, targets not up: ${errors.length}${errors[0] ? ` (${errors[0].lastError})` : ""}`);
+console.log(`samples appended: ${samples} = ${(samples / wall / 1e3).toFixed(0)}k/s`);
+console.log(`gleaner CPU: ${cpu.toFixed(2)} s over ${wall.toFixed(1)} s (${((cpu / wall) * 100).toFixed(0)}% of one core) = ${((cpu * 1e6) / samples).toFixed(2)} µs per sample`);
+console.log(`target server CPU: ${srv.toFixed(2)} s (${((srv / wall) * 100).toFixed(0)}% of one core)`);
+console.log(`scrape duration p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms`);
+const intervals = registry.expose().split("\n").filter((l) => l.startsWith("prometheus_target_interval_length_seconds{"));
+console.log(intervals.join("\n"));
+console.log(`RSS: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+scrapes0.clear();
+await service.stop();
+server.kill();
+process.exit(0);
