@@ -467,3 +467,23 @@ describe("ScrapeCache against a model", () => {
     }
   }
 });
+
+test("lookupParsed() resolves a parse result's series and flags repeats within the scrape", async () => {
+  const { createCore } = await import("./index.ts");
+  const { ExpositionParser, Format } = await import("./parser.ts");
+  const c = await createCore();
+  const parser = new ExpositionParser(c);
+  const cache = new ScrapeCache(c);
+  const r = parser.parse(new TextEncoder().encode('a 1\nb{x="1"} 2\na 3\n'), Format.Text);
+  if (!r.ok) throw new Error(r.reason);
+  cache.beginScrape();
+  const first = cache.lookupParsed(r);
+  expect([first.count, first.misses]).toEqual([3, 3]);
+  expect([first.ref(0), first.ref(1), first.ref(2)]).toEqual([CACHE_MISS, CACHE_MISS, CACHE_MISS]);
+  cache.insert(r.seriesStart[0]!, r.seriesEnd[0]! - r.seriesStart[0]!, 7);
+  cache.insert(r.seriesStart[1]!, r.seriesEnd[1]! - r.seriesStart[1]!, 8);
+  cache.beginScrape();
+  const again = cache.lookupParsed(r);
+  expect([again.ref(0), again.ref(1), again.ref(2), again.misses]).toEqual([7, 8, 7, 0]);
+  expect([again.isDuplicate(0), again.isDuplicate(1), again.isDuplicate(2)]).toEqual([false, false, true]);
+});

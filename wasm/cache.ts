@@ -73,11 +73,51 @@ class Scratch {
   }
 }
 
+/**
+ * The refs of one batch lookup, read through the core's current memory (inserts made while
+ * walking the batch may grow memory). No object is created per sample.
+ */
+export class BatchLookup {
+  #ptr = 0;
+  #dups: Set<number> | null = null;
+  #dupCount = 0;
+  count = 0;
+  /** Series not in the cache: CACHE_MISS refs. */
+  misses = 0;
+
+  constructor(private readonly core: Core) {}
+
+  reset(ptr: number, count: number, misses: number, duplicates: number): void {
+    this.#ptr = ptr;
+    this.count = count;
+    this.misses = misses;
+    this.#dupCount = duplicates;
+    this.#dups = null;
+  }
+
+  /** The ref of series i: a storage ref, CACHE_MISS or CACHE_DROPPED. */
+  ref(i: number): number {
+    return this.core.views().i32[(this.#ptr >>> 2) + i]!;
+  }
+
+  /** True when series i was already seen earlier in this scrape. */
+  isDuplicate(i: number): boolean {
+    if (this.#dupCount === 0) return false;
+    if (this.#dups === null) {
+      const base = (this.#ptr >>> 2) + this.count;
+      this.#dups = new Set(this.core.views().i32.subarray(base, base + this.#dupCount));
+    }
+    return this.#dups.has(i);
+  }
+}
+
 export class ScrapeCache {
   readonly #core: Core;
   readonly #x: CacheExports;
   readonly #keys: Scratch;
   readonly #out: Scratch;
+  readonly #batchOut: Scratch;
+  readonly #batch: BatchLookup;
   #c: number;
 
   /** Creates an empty cache sized for about `expected` series. May grow memory. */
@@ -86,6 +126,8 @@ export class ScrapeCache {
     this.#x = core.exports as unknown as CacheExports;
     this.#keys = new Scratch(this.#x);
     this.#out = new Scratch(this.#x);
+    this.#batchOut = new Scratch(this.#x);
+    this.#batch = new BatchLookup(core);
     this.#c = this.#x.cacheNew(expected);
   }
 
@@ -141,6 +183,18 @@ export class ScrapeCache {
    */
   lookupSeries(startsPtr: number, endsPtr: number, n: number, refsOutPtr: number, dupsOutPtr = 0): number {
     return this.#x.cacheLookupBatch(this.#c, 0, startsPtr, endsPtr, n, refsOutPtr, dupsOutPtr);
+  }
+
+  /**
+   * Resolves every series of a parse result in one call (see BatchLookup). The result is
+   * owned by the cache and reused: valid until the next lookupParsed().
+   */
+  lookupParsed(parsed: { count: number; seriesStart: Uint32Array; seriesEnd: Uint32Array }): BatchLookup {
+    const n = parsed.count;
+    const p = this.#batchOut.ensure(Math.max(n, 1) * 8);
+    const misses = this.#x.cacheLookupBatch(this.#c, 0, parsed.seriesStart.byteOffset, parsed.seriesEnd.byteOffset, n, p, p + n * 4);
+    this.#batch.reset(p, n, misses, this.lastDuplicates);
+    return this.#batch;
   }
 
   /** Duplicates reported by the last lookup, insert or batch lookup. */
@@ -206,6 +260,7 @@ export class ScrapeCache {
     this.#x.cacheFree(this.#c);
     this.#keys.release();
     this.#out.release();
+    this.#batchOut.release();
     this.#c = 0;
   }
 

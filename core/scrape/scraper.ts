@@ -14,7 +14,7 @@ import { Labels } from "../model/labels.ts";
 import { compileRelabel, type CompiledRule } from "../relabel/index.ts";
 import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
 import type { Core } from "../../wasm/index.ts";
-import { CACHE_DROPPED, CACHE_MISS, ScrapeCache } from "../../wasm/cache.ts";
+import { CACHE_DROPPED, CACHE_MISS, ScrapeCache, type BatchLookup } from "../../wasm/cache.ts";
 import { type ExpositionParser, type Format, type ParsedSamples } from "../../wasm/parser.ts";
 import { SAMPLE_EXEMPLAR_HAS_TIMESTAMP, SAMPLE_HAS_EXEMPLAR, SAMPLE_HAS_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { ScrapeStep } from "./loop.ts";
@@ -64,8 +64,6 @@ export class TargetScraper implements ScrapeStep {
   readonly #reportRefs: SeriesRef[];
   /** Refs of series exposed with their own timestamp: not tracked for staleness. */
   readonly #untracked = new Set<SeriesRef>();
-  #scratch = 0;
-  #scratchSize = 0;
   readonly #elapsed: () => number;
 
   constructor(readonly target: Target, readonly config: ScrapeConfig, private readonly deps: ScraperDeps) {
@@ -80,8 +78,6 @@ export class TargetScraper implements ScrapeStep {
   /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
   dispose(): void {
     this.#cache.destroy();
-    if (this.#scratchSize > 0) this.deps.core.exports.free(this.#scratch, this.#scratchSize);
-    this.#scratchSize = 0;
   }
 
   async scrape(timestamp: number, forcedError: string | null, signal: AbortSignal): Promise<string | null> {
@@ -120,7 +116,7 @@ export class TargetScraper implements ScrapeStep {
     return error;
   }
 
-  #lastLookup: { refsPtr: number; n: number } | null = null;
+  #lastLookup: BatchLookup | null = null;
   #cacheStarted = false;
 
   /** Appends one successful fetch; returns the refs to mark stale. Throws ScrapeFailure. */
@@ -142,13 +138,9 @@ export class TargetScraper implements ScrapeStep {
     this.#beginScrape();
     const n = parsed.count;
     report.scraped = n;
-    const refsPtr = this.#ensureScratch(n * 8);
-    const dupsPtr = refsPtr + n * 4;
-    const starts = parsed.seriesStart;
-    this.#cache.lookupSeries(starts.byteOffset, parsed.seriesEnd.byteOffset, n, refsPtr, dupsPtr);
-    this.#lastLookup = { refsPtr, n };
-    const duplicates = this.#duplicateSet(dupsPtr);
-    this.#appendSamples(app, parsed, refsPtr, duplicates, ts, report);
+    const lookup = this.#cache.lookupParsed(parsed);
+    this.#lastLookup = lookup;
+    this.#appendSamples(app, parsed, lookup, ts, report);
     const stale = this.#tracked(this.#cache.unseenRefs());
     this.#cache.evict(1);
     return stale;
@@ -159,14 +151,7 @@ export class TargetScraper implements ScrapeStep {
     this.#cacheStarted = true;
   }
 
-  #duplicateSet(dupsPtr: number): Set<number> | null {
-    const count = this.#cache.lastDuplicates;
-    if (count === 0) return null;
-    const i32 = this.deps.core.views().i32;
-    return new Set(i32.subarray(dupsPtr >>> 2, (dupsPtr >>> 2) + count));
-  }
-
-  #appendSamples(app: Appender, parsed: ParsedSamples, refsPtr: number, duplicates: Set<number> | null, scrapeTs: number, report: ScrapeReport): void {
+  #appendSamples(app: Appender, parsed: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport): void {
     const cfg = this.config;
     const { metrics } = this.deps;
     const honorTs = cfg.honor_timestamps;
@@ -176,9 +161,7 @@ export class TargetScraper implements ScrapeStep {
     let limitIndex = 0;
     const n = parsed.count;
     for (let i = 0; i < n; i++) {
-      // Views may be re-created by inserts that grow memory: read them per sample.
-      const refs = this.deps.core.views().i32;
-      let ref: number = refs[(refsPtr >>> 2) + i]!;
+      let ref = lookup.ref(i);
       if (ref === CACHE_DROPPED) continue;
       const hasTs = (parsed.flags[i]! & SAMPLE_HAS_TIMESTAMP) !== 0;
       const explicitTs = honorTs && hasTs;
@@ -208,7 +191,7 @@ export class TargetScraper implements ScrapeStep {
           isNew = true;
           ref = 0;
         }
-      } else if (duplicates?.has(i) && !explicitTs) {
+      } else if (!explicitTs && lookup.isDuplicate(i)) {
         report.postRelabeling++;
         metrics.duplicate.inc();
         continue;
@@ -276,9 +259,8 @@ export class TargetScraper implements ScrapeStep {
     const stale = new Set<SeriesRef>(this.#tracked(this.#cache.unseenRefs()));
     const lookup = this.#lastLookup;
     if (lookup !== null) {
-      const refs = this.deps.core.views().i32;
-      for (let i = failedAt; i < lookup.n; i++) {
-        const ref = refs[(lookup.refsPtr >>> 2) + i]!;
+      for (let i = failedAt; i < lookup.count; i++) {
+        const ref = lookup.ref(i);
         if (ref >= 0 && !this.#untracked.has(ref)) stale.add(ref);
       }
     }
@@ -309,15 +291,6 @@ export class TargetScraper implements ScrapeStep {
     await app.commit();
   }
 
-  #ensureScratch(bytes: number): number {
-    if (bytes > this.#scratchSize) {
-      const { exports } = this.deps.core;
-      if (this.#scratchSize > 0) exports.free(this.#scratch, this.#scratchSize);
-      this.#scratchSize = Math.max(bytes, 4096, this.#scratchSize * 2);
-      this.#scratch = exports.alloc(this.#scratchSize);
-    }
-    return this.#scratch;
-  }
 }
 
 function formatName(f: Format): string {

@@ -41,3 +41,11 @@ test("the compiled binary prints its version", async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toStartWith("gleaner, version ");
 });
+
+test("the compiled binary embeds the WebAssembly core: check metrics works from /tmp", async () => {
+  const proc = Bun.spawn([binary, "check", "metrics", "--dump"], { cwd: "/tmp", stdin: new TextEncoder().encode('up{job="x"} 1\n'), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect(err).toBe("");
+  expect(code).toBe(0);
+  expect(JSON.parse(out)).toEqual({ series: 'up{job="x"}', labels: { __name__: "up", job: "x" }, value: "1", timestamp_ms: null });
+});
