@@ -91,6 +91,13 @@ describe("a successful scrape", () => {
     expect(s.values("b")[0]![1]).toEqual([2, 3]);
   });
 
+  test("with track_timestamps_staleness a series with its own timestamp gets a stale marker at the scrape timestamp", async () => {
+    const s = setup("    track_timestamps_staleness: true\n", [text("a 1 1699999990000\n"), text("b 1\n")]);
+    await s.scrape(NOW);
+    await s.scrape(NOW + 15_000);
+    expect(s.series("a")[0]!.samples).toEqual([{ t: 1_699_999_990_000, v: 1, stale: false }, { t: NOW + 15_000, v: NaN, stale: true }]);
+  });
+
   test("honor_timestamps: false uses the scrape timestamp and tracks staleness", async () => {
     const s = setup("    honor_timestamps: false\n", [text("a 1 1699999990000\n"), text("")]);
     await s.scrape(NOW);
@@ -139,6 +146,21 @@ describe("a failed scrape", () => {
     expect(s.values("a")[0]![1]).toEqual([1, "stale"]);
     expect(s.values("b")[0]![1]).toEqual([2, "stale"]);
     expect(s.values("up")[0]![1]).toEqual([1, 0, 0]);
+  });
+
+  test("failed scrapes keep the cache unless it grows past twice the last good size plus 1000", async () => {
+    const bodies: FetchResult[] = [text("a 1\n")];
+    // Each failing scrape exposes 600 new series and fails at the end (label_limit on the last one).
+    for (let k = 0; k < 4; k++) bodies.push(text(Array.from({ length: 600 }, (_, i) => `churn_${k}_${i} 1`).join("\n") + `\nover{a="1",b="2",c="3"} 1\n`));
+    const s = setup("    label_limit: 4\n", bodies);
+    await s.scrape(NOW);
+    const sizes: number[] = [];
+    for (let k = 1; k <= 4; k++) {
+      expect(await s.scrape(NOW + k * 15_000)).toContain("label_limit exceeded");
+      sizes.push(s.scraper.cacheSize);
+    }
+    // Last good size 1: the bound is 1002. 601 stays; 1201 is flushed to what that scrape saw.
+    expect(sizes).toEqual([601, 600, 600, 600]);
   });
 
   test("a parse error anywhere loses the whole scrape and names the line", async () => {

@@ -75,6 +75,11 @@ export class TargetScraper implements ScrapeStep {
     this.#elapsed = deps.elapsed ?? (() => performance.now());
   }
 
+  /** Entries in the target's scrape cache (series and dropped series). */
+  get cacheSize(): number {
+    return this.#cache.count;
+  }
+
   /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
   dispose(): void {
     this.#cache.destroy();
@@ -117,6 +122,8 @@ export class TargetScraper implements ScrapeStep {
   }
 
   #lastLookup: BatchLookup | null = null;
+  /** Cache entries after the last successful scrape: bounds growth across failures. */
+  #lastSuccessfulSize = 0;
   #cacheStarted = false;
 
   /** Appends one successful fetch; returns the refs to mark stale. Throws ScrapeFailure. */
@@ -142,7 +149,9 @@ export class TargetScraper implements ScrapeStep {
     this.#lastLookup = lookup;
     this.#appendSamples(app, parsed, lookup, ts, report);
     const stale = this.#tracked(this.#cache.unseenRefs());
+    // After a successful non-empty scrape, entries it did not see are flushed.
     this.#cache.evict(1);
+    this.#lastSuccessfulSize = this.#cache.count;
     return stale;
   }
 
@@ -264,6 +273,8 @@ export class TargetScraper implements ScrapeStep {
         if (ref >= 0 && !this.#untracked.has(ref)) stale.add(ref);
       }
     }
+    // Failed scrapes keep the cache, unless it runs away (label churn on a failing target).
+    if (this.#cache.count > 2 * this.#lastSuccessfulSize + 1000) this.#cache.evict(1);
     return stale;
   }
 
