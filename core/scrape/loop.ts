@@ -34,7 +34,7 @@ export class ScrapeLoop implements Loop {
 
   constructor(
     readonly target: Target,
-    private readonly step: ScrapeStep,
+    readonly step: ScrapeStep,
     private readonly clock: Clock,
     /** Delay before the first scrape (the target's phase, see scrapeOffset()). */
     private readonly offsetMs: number,
@@ -83,10 +83,10 @@ export class ScrapeLoop implements Loop {
       }
       await clock.sleep(slot - clock.now(), signal);
     }
-    if (this.#endOfRun && this.#lastScrapeTime !== null) {
-      void this.#endOfRunStaleness(slot, interval).finally(() => this.step.dispose?.());
-    } else {
-      this.step.dispose?.();
+    // Stopped for good (target gone): the loop frees its step itself, after the markers.
+    if (this.#endOfRun) {
+      if (this.#lastScrapeTime === null) this.step.dispose?.();
+      else void this.#endOfRunStaleness(slot, interval).finally(() => this.step.dispose?.());
     }
   }
 
@@ -103,6 +103,10 @@ export class ScrapeLoop implements Loop {
     } catch (err) {
       this.log.warn("Stale markers for a stopped target failed", { target: this.target.url, err });
     }
+  }
+
+  release(): void {
+    if (!this.#endOfRun) this.step.dispose?.();
   }
 
   async stop(endOfRunStaleness: boolean): Promise<void> {

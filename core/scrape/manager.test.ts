@@ -12,6 +12,7 @@ function setup() {
     start: () => void events.push(`start ${c.job_name} ${t.labels.get("instance")} ${c.scrape_interval}`),
     stop: async (eor) => void events.push(`stop ${c.job_name} ${t.labels.get("instance")} ${eor}`),
     setForcedError: () => {},
+    release: () => {},
     status: () => ({ health: "unknown", lastError: "", lastScrape: 0, lastScrapeDurationMs: 0 }),
   });
   const registry = new Registry();

@@ -3,16 +3,13 @@
  * reloads changed ones and stops removed ones (spec §4.11); target sets arrive per job
  * from discovery (static_configs included).
  */
+import { configEqual } from "../config/equal.ts";
 import type { Config, ScrapeConfig } from "../config/types.ts";
 import type { TargetGroup } from "../discovery/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import { ScrapePool, type LoopFactory } from "./pool.ts";
 
-/** Jobs compare equal when their resolved configs are deep-equal. */
-function sameJob(a: ScrapeConfig, b: ScrapeConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 export class ScrapeManager {
   readonly #pools = new Map<string, ScrapePool>();
@@ -43,7 +40,7 @@ export class ScrapeManager {
       if (cfg === undefined) {
         this.#pools.delete(job);
         work.push(pool.stop());
-      } else if (!sameJob(pool.config, cfg)) {
+      } else if (!configEqual(pool.config, cfg)) {
         this.#reloads.inc();
         this.log.info("Reloading scrape pool", { scrape_pool: job });
         work.push(pool.reload(cfg));

@@ -9,7 +9,14 @@ class FakeLoop implements Loop {
   started = 0;
   stopped: boolean[] = [];
   forced: string | null = null;
-  constructor(readonly target: Target, readonly config: ScrapeConfig) {}
+  released = 0;
+  previous: Loop | undefined;
+  constructor(readonly target: Target, readonly config: ScrapeConfig, previous?: Loop) {
+    this.previous = previous;
+  }
+  release() {
+    this.released++;
+  }
   start() {
     this.started++;
   }
@@ -28,8 +35,8 @@ function setup(yaml = "") {
   const cfg = parseConfig(`scrape_configs:\n  - job_name: j\n${yaml}`, "p.yml").scrape_configs[0]!;
   const loops: FakeLoop[] = [];
   const failures: string[] = [];
-  const pool = new ScrapePool(cfg, (t, c) => {
-    const l = new FakeLoop(t, c);
+  const pool = new ScrapePool(cfg, (t, c, _signal, previous) => {
+    const l = new FakeLoop(t, c, previous);
     loops.push(l);
     return l;
   }, createLogger({ level: "error", format: "logfmt", write: () => {} }), { syncFailed: (j) => failures.push(j), targetLimitExceeded: () => {} });
@@ -76,12 +83,15 @@ test("more targets than target_limit force an error on every loop, cleared when 
   expect(loops.slice(0, 2).map((l) => l.forced)).toEqual([null, null]);
 });
 
-test("reload() restarts every loop with the new config without end-of-run staleness", async () => {
+test("reload() restarts every loop with the new config, handing it the old loop, without end-of-run staleness", async () => {
   const { pool, loops, cfg } = setup();
   await pool.sync([group("0", ["a:1"])]);
   await pool.reload({ ...cfg, honor_labels: true });
   expect(loops[0]!.stopped).toEqual([false]);
+  expect(loops[0]!.released).toBe(1);
+  expect(loops[1]!.previous).toBe(loops[0]);
   expect(loops[1]!.config.honor_labels).toBe(true);
   await pool.stop();
   expect(loops[1]!.stopped).toEqual([false]);
+  expect(loops[1]!.released).toBe(1);
 });

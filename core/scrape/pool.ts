@@ -24,15 +24,24 @@ export interface TargetStatus {
 export interface Loop {
   readonly target: Target;
   start(): void;
-  /** Stops the loop; with `endOfRunStaleness` it later marks its series stale (spec §4.8 case 4). */
+  /**
+   * Stops the loop; with `endOfRunStaleness` it later marks its series stale (spec §4.8
+   * case 4) and then frees its resources itself; without, call release() once done with it.
+   */
   stop(endOfRunStaleness: boolean): Promise<void>;
+  /** Frees a loop stopped without end-of-run staleness (unless its state was handed on). */
+  release(): void;
   /** A forced error (target_limit) makes every tick fail without a request; null clears it. */
   setForcedError(error: string | null): void;
   status(): TargetStatus;
 }
 
-/** `poolSignal` aborts when the pool stops (end-of-run staleness is then skipped). */
-export type LoopFactory = (target: Target, config: ScrapeConfig, poolSignal: AbortSignal) => Loop;
+/**
+ * `poolSignal` aborts when the pool stops (end-of-run staleness is then skipped).
+ * `previous`, on a reload, is the stopped loop of the same target: the factory may take
+ * over its scrape cache (spec §4.11).
+ */
+export type LoopFactory = (target: Target, config: ScrapeConfig, poolSignal: AbortSignal, previous?: Loop) => Loop;
 
 export interface PoolMetrics {
   syncFailed(job: string): void;
@@ -124,7 +133,8 @@ export class ScrapePool {
     const targets = [...this.#loops.entries()];
     await Promise.all(targets.map(([, loop]) => loop.stop(false)));
     for (const [hash, old] of targets) {
-      const loop = this.newLoop(old.target, config, this.#stopped.signal);
+      const loop = this.newLoop(old.target, config, this.#stopped.signal, old);
+      old.release();
       this.#loops.set(hash, loop);
       loop.start();
     }
@@ -138,6 +148,7 @@ export class ScrapePool {
     this.#loops.clear();
     this.#active.clear();
     await Promise.all(loops.map((l) => l.stop(false)));
+    for (const l of loops) l.release();
   }
 
   activeTargets(): Array<{ target: Target; status: TargetStatus }> {

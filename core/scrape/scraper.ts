@@ -9,6 +9,7 @@
  * the shared WASM core and is only valid until the next parse.
  */
 import type { ScrapeConfig } from "../config/types.ts";
+import { configEqual } from "../config/equal.ts";
 import type { Logger } from "../log/logger.ts";
 import { Labels } from "../model/labels.ts";
 import { compileRelabel, type CompiledRule } from "../relabel/index.ts";
@@ -56,22 +57,47 @@ class ScrapeFailure extends Error {
   }
 }
 
+/** What a reloaded target's new scraper takes over from the old one (spec §4.11). */
+export interface ScraperState {
+  cache: ScrapeCache;
+  reportRefs: SeriesRef[];
+  untracked: Set<SeriesRef>;
+  lastSuccessfulSize: number;
+}
+
+/**
+ * A reloaded job keeps its targets' caches when only the interval, timeout, sample_limit
+ * or the HTTP client changed (spec §4.11); any other change starts them fresh.
+ */
+export function cacheReusable(previous: ScrapeConfig, next: ScrapeConfig): boolean {
+  const HTTP = ["basic_auth", "authorization", "oauth2", "tls_config", "follow_redirects", "enable_http2", "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header", "http_headers"];
+  const strip = (c: ScrapeConfig) => {
+    const rest: Record<string, unknown> = { ...c, scrape_interval: 0, scrape_timeout: 0, sample_limit: 0 };
+    for (const k of HTTP) delete rest[k];
+    return rest;
+  };
+  return configEqual(strip(previous), strip(next));
+}
+
 export class TargetScraper implements ScrapeStep {
-  readonly #cache: ScrapeCache;
+  #cache: ScrapeCache;
+  #handedOver = false;
   readonly #rules: CompiledRule[];
   readonly #limits: LabelLimits;
   readonly #reportLabels: Labels[];
   readonly #reportRefs: SeriesRef[];
   /** Refs of series exposed with their own timestamp: not tracked for staleness. */
-  readonly #untracked = new Set<SeriesRef>();
+  readonly #untracked: Set<SeriesRef>;
   readonly #elapsed: () => number;
 
-  constructor(readonly target: Target, readonly config: ScrapeConfig, private readonly deps: ScraperDeps) {
-    this.#cache = new ScrapeCache(deps.core);
+  constructor(readonly target: Target, readonly config: ScrapeConfig, private readonly deps: ScraperDeps, inherited?: ScraperState) {
+    this.#cache = inherited?.cache ?? new ScrapeCache(deps.core);
+    this.#untracked = inherited?.untracked ?? new Set();
+    this.#lastSuccessfulSize = inherited?.lastSuccessfulSize ?? 0;
     this.#rules = compileRelabel(config.metric_relabel_configs, config.metric_name_validation_scheme);
     this.#limits = { labelLimit: config.label_limit, labelNameLengthLimit: config.label_name_length_limit, labelValueLengthLimit: config.label_value_length_limit };
     this.#reportLabels = reportLabels(target.publicLabels, config.extra_scrape_metrics);
-    this.#reportRefs = this.#reportLabels.map(() => 0);
+    this.#reportRefs = inherited?.reportRefs ?? this.#reportLabels.map(() => 0);
     this.#elapsed = deps.elapsed ?? (() => performance.now());
   }
 
@@ -80,8 +106,15 @@ export class TargetScraper implements ScrapeStep {
     return this.#cache.count;
   }
 
+  /** Gives this scraper's cache to the scraper that replaces it on a reload. */
+  handOver(): ScraperState {
+    this.#handedOver = true;
+    return { cache: this.#cache, reportRefs: this.#reportRefs, untracked: this.#untracked, lastSuccessfulSize: this.#lastSuccessfulSize };
+  }
+
   /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
   dispose(): void {
+    if (this.#handedOver) return;
     this.#cache.destroy();
   }
 

@@ -18,7 +18,7 @@ import { ScrapeLoop } from "./loop.ts";
 import { ScrapeManager, staticTargetGroups } from "./manager.ts";
 import { ScrapeMetrics } from "./metrics.ts";
 import type { Loop } from "./pool.ts";
-import { TargetScraper, type FormatSelector } from "./scraper.ts";
+import { cacheReusable, TargetScraper, type FormatSelector } from "./scraper.ts";
 import { offsetSeed, scrapeOffset, type Target } from "./target.ts";
 
 const FORMAT_IDS = { text: Format.Text, openmetrics: Format.OpenMetrics, protobuf: Format.Protobuf } as const;
@@ -44,7 +44,7 @@ export class ScrapeService {
     this.#clock = opts.clock ?? realClock;
     this.#metrics = new ScrapeMetrics(opts.registry);
     this.#parser = new ExpositionParser(core);
-    this.manager = new ScrapeManager((t, c, s) => this.#newLoop(t, c, s), opts.log.with({ component: "scrape manager" }), opts.registry);
+    this.manager = new ScrapeManager((t, c, s, prev) => this.#newLoop(t, c, s, prev), opts.log.with({ component: "scrape manager" }), opts.registry);
   }
 
   static async create(opts: ScrapeServiceOptions): Promise<ScrapeService> {
@@ -75,7 +75,7 @@ export class ScrapeService {
     return client;
   }
 
-  #newLoop(target: Target, config: ScrapeConfig, poolSignal: AbortSignal): Loop {
+  #newLoop(target: Target, config: ScrapeConfig, poolSignal: AbortSignal, previous?: Loop): Loop {
     const client = this.#clientFor(config);
     const acceptHeader = buildAcceptHeader(config.scrape_protocols, config.metric_name_escaping_scheme);
     const buffer = new BodyBuffer();
@@ -84,6 +84,8 @@ export class ScrapeService {
       return s.ok ? FORMAT_IDS[s.format] : { error: s.error };
     };
     const log = this.opts.log.with({ component: "scrape", scrape_pool: config.job_name, target: target.url });
+    const old = previous instanceof ScrapeLoop && previous.step instanceof TargetScraper ? previous.step : null;
+    const inherited = old !== null && cacheReusable(old.config, config) ? old.handOver() : undefined;
     const scraper = new TargetScraper(target, config, {
       core: this.core,
       parser: this.#parser,
@@ -100,7 +102,7 @@ export class ScrapeService {
           signal,
           buffer,
         }),
-    });
+    }, inherited);
     const offset = scrapeOffset(target.hash, this.#seed, target.intervalMs, this.#clock.now());
     const interval = { interval: formatDuration(target.intervalMs) };
     return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal, (ms) => this.#metrics.intervalLength.observe(interval, ms / 1000));

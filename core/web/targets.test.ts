@@ -18,6 +18,7 @@ async function setup() {
       start: () => {},
       stop: async () => {},
       setForcedError: () => {},
+      release: () => {},
       status: () => ({ health: "down", lastError: "connection refused", lastScrape: Date.UTC(2026, 0, 2, 3, 4, 5, 600), lastScrapeDurationMs: 12 }),
     }),
     createLogger({ level: "error", format: "logfmt", write: () => {} }),
