@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../log/logger.ts";
 import type { Clock } from "./clock.ts";
-import type { Loop, TargetStatus } from "./pool.ts";
+import type { Loop, MetricMetadata, TargetStatus } from "./pool.ts";
 import type { Target } from "./target.ts";
 
 export interface ScrapeStep {
@@ -18,6 +18,8 @@ export interface ScrapeStep {
   endOfRunStaleness(staleTime: number): Promise<void>;
   /** Releases the step's resources once the loop is completely done with it. */
   dispose?(): void;
+  /** Metric metadata from recent scrapes. */
+  metadata?(): MetricMetadata[];
 }
 
 /** Jitter up to min(interval/100, 2ms) is absorbed so delta-of-delta stays 0. */
@@ -121,5 +123,9 @@ export class ScrapeLoop implements Loop {
 
   status(): TargetStatus {
     return this.#status;
+  }
+
+  metadata(): MetricMetadata[] {
+    return this.step.metadata?.() ?? [];
   }
 }

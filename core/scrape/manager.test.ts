@@ -13,6 +13,7 @@ function setup() {
     stop: async (eor) => void events.push(`stop ${c.job_name} ${t.labels.get("instance")} ${eor}`),
     setForcedError: () => {},
     release: () => {},
+    metadata: () => [],
     status: () => ({ health: "unknown", lastError: "", lastScrape: 0, lastScrapeDurationMs: 0 }),
   });
   const registry = new Registry();

@@ -17,6 +17,9 @@ class FakeLoop implements Loop {
   release() {
     this.released++;
   }
+  metadata() {
+    return [];
+  }
   start() {
     this.started++;
   }

@@ -12,6 +12,14 @@ import { mergeGroupLabels, populateTarget, type Target } from "./target.ts";
 
 export type TargetHealth = "unknown" | "up" | "down";
 
+/** One metric family's HELP/TYPE/UNIT as a target last exposed it. */
+export interface MetricMetadata {
+  metric: string;
+  type: string;
+  help: string;
+  unit: string;
+}
+
 export interface TargetStatus {
   health: TargetHealth;
   lastError: string;
@@ -34,6 +42,8 @@ export interface Loop {
   /** A forced error (target_limit) makes every tick fail without a request; null clears it. */
   setForcedError(error: string | null): void;
   status(): TargetStatus;
+  /** The target's metric metadata from recent scrapes. */
+  metadata(): MetricMetadata[];
 }
 
 /**
@@ -151,8 +161,8 @@ export class ScrapePool {
     for (const l of loops) l.release();
   }
 
-  activeTargets(): Array<{ target: Target; status: TargetStatus }> {
-    return [...this.#loops.entries()].map(([hash, loop]) => ({ target: this.#active.get(hash) ?? loop.target, status: loop.status() }));
+  activeTargets(): Array<{ target: Target; status: TargetStatus; loop: Loop }> {
+    return [...this.#loops.entries()].map(([hash, loop]) => ({ target: this.#active.get(hash) ?? loop.target, status: loop.status(), loop }));
   }
 
   droppedTargets(): { targets: DroppedTarget[]; count: number } {

@@ -58,6 +58,15 @@ describe("a successful scrape", () => {
     expect(s.series("scrape_timeout_seconds")).toEqual([]);
   });
 
+  test("HELP, TYPE and UNIT are kept as the target's metadata", async () => {
+    const s = setup("", [text("# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\nhttp_requests_total 1\n# TYPE temp gauge\ntemp 3\n")]);
+    await s.scrape(NOW);
+    expect(s.scraper.metadata()).toEqual([
+      { metric: "http_requests_total", type: "counter", help: "Requests served.", unit: "" },
+      { metric: "temp", type: "gauge", help: "", unit: "" },
+    ]);
+  });
+
   test("a repeat scrape resolves every series from the cache and adds no series", async () => {
     const s = setup("", [text("a 1\nb 2\n"), text("a 3\nb 4\n")]);
     await s.scrape(NOW);

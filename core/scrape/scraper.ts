@@ -19,6 +19,8 @@ import { CACHE_DROPPED, CACHE_MISS, ScrapeCache, type BatchLookup } from "../../
 import { type ExpositionParser, type Format, type ParsedSamples } from "../../wasm/parser.ts";
 import { SAMPLE_EXEMPLAR_HAS_TIMESTAMP, SAMPLE_HAS_EXEMPLAR, SAMPLE_HAS_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { ScrapeStep } from "./loop.ts";
+import { MetadataCache } from "./metadata.ts";
+import type { MetricMetadata } from "./pool.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
 import { reportLabels, reportValues, type ScrapeReport } from "./report.ts";
 import { finalSeriesLabels, SeriesError, type LabelLimits } from "./sample-labels.ts";
@@ -60,6 +62,7 @@ class ScrapeFailure extends Error {
 /** What a reloaded target's new scraper takes over from the old one (spec §4.11). */
 export interface ScraperState {
   cache: ScrapeCache;
+  metadata: MetadataCache;
   reportRefs: SeriesRef[];
   untracked: Set<SeriesRef>;
   lastSuccessfulSize: number;
@@ -81,6 +84,7 @@ export function cacheReusable(previous: ScrapeConfig, next: ScrapeConfig): boole
 
 export class TargetScraper implements ScrapeStep {
   #cache: ScrapeCache;
+  #metadata: MetadataCache;
   #handedOver = false;
   readonly #rules: CompiledRule[];
   readonly #limits: LabelLimits;
@@ -92,6 +96,7 @@ export class TargetScraper implements ScrapeStep {
 
   constructor(readonly target: Target, readonly config: ScrapeConfig, private readonly deps: ScraperDeps, inherited?: ScraperState) {
     this.#cache = inherited?.cache ?? new ScrapeCache(deps.core);
+    this.#metadata = inherited?.metadata ?? new MetadataCache();
     this.#untracked = inherited?.untracked ?? new Set();
     this.#lastSuccessfulSize = inherited?.lastSuccessfulSize ?? 0;
     this.#rules = compileRelabel(config.metric_relabel_configs, config.metric_name_validation_scheme);
@@ -99,6 +104,10 @@ export class TargetScraper implements ScrapeStep {
     this.#reportLabels = reportLabels(target.publicLabels, config.extra_scrape_metrics);
     this.#reportRefs = inherited?.reportRefs ?? this.#reportLabels.map(() => 0);
     this.#elapsed = deps.elapsed ?? (() => performance.now());
+  }
+
+  metadata(): MetricMetadata[] {
+    return this.#metadata.list();
   }
 
   /** Entries in the target's scrape cache (series and dropped series). */
@@ -109,7 +118,7 @@ export class TargetScraper implements ScrapeStep {
   /** Gives this scraper's cache to the scraper that replaces it on a reload. */
   handOver(): ScraperState {
     this.#handedOver = true;
-    return { cache: this.#cache, reportRefs: this.#reportRefs, untracked: this.#untracked, lastSuccessfulSize: this.#lastSuccessfulSize };
+    return { cache: this.#cache, metadata: this.#metadata, reportRefs: this.#reportRefs, untracked: this.#untracked, lastSuccessfulSize: this.#lastSuccessfulSize };
   }
 
   /** Frees the cache's WASM memory; the scraper must not be used afterwards. */
@@ -176,6 +185,7 @@ export class TargetScraper implements ScrapeStep {
       throw new ScrapeFailure(`${formatName(format)} parse error at line ${parsed.line}, column ${parsed.column}: ${parsed.reason}`, 0);
     }
     this.#beginScrape();
+    this.#metadata.update(parsed);
     const n = parsed.count;
     report.scraped = n;
     const lookup = this.#cache.lookupParsed(parsed);

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import type { Logger } from "../log/logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { ScrapeManager } from "../scrape/manager.ts";
-import { registerTargetRoutes } from "./targets.ts";
+import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
 
 export interface WebOptions {
   registry: Registry;
@@ -53,6 +53,7 @@ export function createWebApp(opts: WebOptions): Hono {
   }
 
   registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
+  registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
 
   app.get("/metrics", (c) => c.body(opts.registry.expose(), 200, { "Content-Type": TEXT_FORMAT }));
   app.get("/", (c) => c.redirect("/-/healthy", 302));

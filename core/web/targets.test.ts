@@ -5,7 +5,7 @@ import { createLogger } from "../log/logger.ts";
 import { Registry } from "../metrics/registry.ts";
 import { ScrapeManager, staticTargetGroups } from "../scrape/manager.ts";
 import type { Loop } from "../scrape/pool.ts";
-import { registerTargetRoutes } from "./targets.ts";
+import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
 
 async function setup() {
   const cfg = parseConfig(
@@ -19,6 +19,10 @@ async function setup() {
       stop: async () => {},
       setForcedError: () => {},
       release: () => {},
+      metadata: () => [
+        { metric: "http_requests_total", type: "counter", help: "Requests.", unit: "" },
+        { metric: "node_load1", type: "gauge", help: "Load.", unit: "" },
+      ],
       status: () => ({ health: "down", lastError: "connection refused", lastScrape: Date.UTC(2026, 0, 2, 3, 4, 5, 600), lastScrapeDurationMs: 12 }),
     }),
     createLogger({ level: "error", format: "logfmt", write: () => {} }),
@@ -28,6 +32,7 @@ async function setup() {
   await manager.updateTargets(new Map([["node", staticTargetGroups(cfg.scrape_configs[0]!)]]));
   const app = new Hono();
   registerTargetRoutes(app, () => manager);
+  registerMetadataRoutes(app, () => manager);
   return app;
 }
 
@@ -93,4 +98,27 @@ test("relabel_steps rejects bad input with Prometheus's error shape", async () =
     expect(res.status, q).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain(msg);
   }
+});
+
+test("/api/v1/targets/metadata lists each target's metadata, filtered by match_target and metric", async () => {
+  const app = await setup();
+  const all = (await (await app.request("/api/v1/targets/metadata")).json()) as { data: unknown[] };
+  expect(all.data).toEqual([
+    { target: { instance: "a:9100", job: "node" }, metric: "http_requests_total", type: "counter", help: "Requests.", unit: "" },
+    { target: { instance: "a:9100", job: "node" }, metric: "node_load1", type: "gauge", help: "Load.", unit: "" },
+  ]);
+  const one = (await (await app.request(`/api/v1/targets/metadata?metric=node_load1&match_target=${encodeURIComponent('{job="node"}')}`)).json()) as { data: unknown[] };
+  expect(one.data).toEqual([{ target: { instance: "a:9100", job: "node" }, type: "gauge", help: "Load.", unit: "" }]);
+  const none = (await (await app.request(`/api/v1/targets/metadata?match_target=${encodeURIComponent('{job="other"}')}`)).json()) as { data: unknown[] };
+  expect(none.data).toEqual([]);
+  expect((await app.request("/api/v1/targets/metadata?match_target=job")).status).toBe(400);
+  expect((await app.request("/api/v1/targets/metadata?limit=x")).status).toBe(400);
+});
+
+test("/api/v1/metadata groups metadata by metric name", async () => {
+  const app = await setup();
+  const res = (await (await app.request("/api/v1/metadata")).json()) as { data: unknown };
+  expect(res.data).toEqual({ http_requests_total: [{ type: "counter", help: "Requests.", unit: "" }], node_load1: [{ type: "gauge", help: "Load.", unit: "" }] });
+  const limited = (await (await app.request("/api/v1/metadata?limit=1")).json()) as { data: object };
+  expect(Object.keys(limited.data)).toEqual(["http_requests_total"]);
 });

@@ -74,3 +74,81 @@ export function registerTargetRoutes(app: Hono, manager: () => ScrapeManager | n
     });
   });
 }
+
+/**
+ * `/api/v1/targets/metadata` (per target) and `/api/v1/metadata` (per metric, deduplicated
+ * across targets), from the metadata the targets exposed in recent scrapes.
+ */
+export function registerMetadataRoutes(app: Hono, manager: () => ScrapeManager | null): void {
+  const limitParam = (value: string | undefined, name: string): number | string => {
+    if (value === undefined || value === "") return -1;
+    const n = Number(value);
+    return Number.isInteger(n) ? n : `invalid ${name} "${value}": not an integer`;
+  };
+
+  app.get("/api/v1/targets/metadata", (c) => {
+    const limit = limitParam(c.req.query("limit"), "limit");
+    if (typeof limit === "string") return apiError(c, "bad_data", limit);
+    const metric = c.req.query("metric") ?? "";
+    const matchTarget = c.req.query("match_target") ?? "";
+    const want = parseTargetMatchers(matchTarget);
+    if (typeof want === "string") return apiError(c, "bad_data", want);
+    const out = [];
+    for (const pool of manager()?.pools().values() ?? []) {
+      for (const { target, loop } of pool.activeTargets()) {
+        if (!want.every(([n, v]) => target.labels.get(n) === v)) continue;
+        for (const m of loop.metadata()) {
+          if (metric !== "" && m.metric !== metric) continue;
+          if (limit >= 0 && out.length >= limit) return ok(c, out);
+          out.push({ target: target.publicLabels.toObject(), ...(metric === "" ? { metric: m.metric } : {}), type: m.type, help: m.help, unit: m.unit });
+        }
+      }
+    }
+    return ok(c, out);
+  });
+
+  app.get("/api/v1/metadata", (c) => {
+    const limit = limitParam(c.req.query("limit"), "limit");
+    if (typeof limit === "string") return apiError(c, "bad_data", limit);
+    const perMetric = limitParam(c.req.query("limit_per_metric"), "limit_per_metric");
+    if (typeof perMetric === "string") return apiError(c, "bad_data", perMetric);
+    const metric = c.req.query("metric") ?? "";
+    const byMetric = new Map<string, Array<{ type: string; help: string; unit: string }>>();
+    for (const pool of manager()?.pools().values() ?? []) {
+      for (const { loop } of pool.activeTargets()) {
+        for (const m of loop.metadata()) {
+          if (metric !== "" && m.metric !== metric) continue;
+          const list = byMetric.get(m.metric) ?? [];
+          if (!list.some((x) => x.type === m.type && x.help === m.help && x.unit === m.unit)) list.push({ type: m.type, help: m.help, unit: m.unit });
+          byMetric.set(m.metric, list);
+        }
+      }
+    }
+    const data: Record<string, Array<{ type: string; help: string; unit: string }>> = {};
+    for (const name of [...byMetric.keys()].sort()) {
+      if (limit >= 0 && Object.keys(data).length >= limit) break;
+      const list = byMetric.get(name)!;
+      data[name] = perMetric >= 0 ? list.slice(0, perMetric) : list;
+    }
+    return ok(c, data);
+  });
+}
+
+/** `{job="node",instance="a:9100"}`: equality matchers only, as the target metadata API needs. */
+function parseTargetMatchers(text: string): Array<[string, string]> | string {
+  const t = text.trim();
+  if (t === "") return [];
+  const m = /^\{(.*)\}$/s.exec(t);
+  if (m === null) return `invalid match_target "${text}": expected a label selector such as {job="node"}`;
+  const out: Array<[string, string]> = [];
+  const re = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)/gy;
+  const rest = m[1]!;
+  let match: RegExpExecArray | null;
+  let last = 0;
+  while (last < rest.length && (match = re.exec(rest)) !== null) {
+    out.push([match[1]!, JSON.parse(`"${match[2]!}"`) as string]);
+    last = re.lastIndex;
+  }
+  if (last < rest.trim().length) return `invalid match_target "${text}": only name="value" matchers are supported`;
+  return out;
+}
