@@ -17,7 +17,7 @@ test("families are decoded when the family list changes or every 10th scrape, no
   const s = source(["a", "b"]);
   cache.update(s);
   expect(s.decoded).toBe(2);
-  for (let i = 0; i < 8; i++) cache.update(s);
+  for (let i = 0; i < 9; i++) cache.update(s);
   expect(s.decoded).toBe(2);
   cache.update(s);
   expect(s.decoded).toBe(4);
