@@ -15,7 +15,9 @@
  */
 import type { z } from "zod";
 import type { ConfigError, PathSegment } from "./config/errors.ts";
+import type { RefreshOptions } from "./discovery/refresh.ts";
 import type { Discoverer } from "./discovery/types.ts";
+import type { Clock } from "./scrape/clock.ts";
 
 export const PLUGIN_API_VERSION = 1;
 
@@ -35,13 +37,24 @@ export interface DiscoveryPlugin<C = unknown> {
   readonly kind: "discovery";
   /** Lower-case identifier; the config key is `<name>_sd_configs`. */
   readonly name: string;
+  /** The config key, when not `<name>_sd_configs`; null for none (static_configs is its own key). */
+  readonly configKey?: string | null;
   parseConfig(raw: unknown, ctx: ConfigContext): C;
   create(config: C, ctx: DiscoveryContext): Discoverer;
 }
 
-/** Host services a discoverer receives; grows with the discovery manager. */
+/** Host services a discoverer receives (an external plugin cannot import the host's packages). */
 export interface DiscoveryContext {
-  readonly log: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void; error(msg: string, fields?: Record<string, unknown>): void };
+  readonly log: {
+    debug(msg: string, fields?: Record<string, unknown>): void;
+    info(msg: string, fields?: Record<string, unknown>): void;
+    warn(msg: string, fields?: Record<string, unknown>): void;
+    error(msg: string, fields?: Record<string, unknown>): void;
+  };
+  /** Builds a discoverer from a polling function (first refresh at once; errors keep the last targets). */
+  refresh(opts: RefreshOptions): Discoverer;
+  /** The host's clock: sleep on it, so tests can drive time. */
+  readonly clock: Clock;
 }
 
 export type Plugin = DiscoveryPlugin<any>;
@@ -76,12 +89,23 @@ export class PluginRegistry {
     this.#discovery.set(plugin.name, { plugin, origin });
   }
 
-  /** The discovery plugin owning `<name>_sd_configs`, if any. */
+  /** The discovery plugin named `name` (the mechanism), if any. */
   discovery(name: string): Plugin | undefined {
     return this.#discovery.get(name)?.plugin;
   }
 
-  discoveryNames(): string[] {
-    return [...this.#discovery.keys()].sort();
+  /** The discovery plugin owning a config key such as `file_sd_configs`, if any. */
+  discoveryForKey(key: string): Plugin | undefined {
+    for (const { plugin } of this.#discovery.values()) if (configKeyOf(plugin) === key) return plugin;
+    return undefined;
   }
+
+  /** Every config key the registered plugins own, sorted. */
+  configKeys(): string[] {
+    return [...this.#discovery.values()].map(({ plugin }) => configKeyOf(plugin)).filter((k): k is string => k !== null).sort();
+  }
+}
+
+export function configKeyOf(plugin: Plugin): string | null {
+  return plugin.configKey === undefined ? `${plugin.name}_sd_configs` : plugin.configKey;
 }

@@ -25,11 +25,10 @@ export function takeServiceDiscovery(
       rest[key] = value;
       continue;
     }
-    const mechanism = key.slice(0, -SUFFIX.length);
     const keyPath = [...path, key];
-    const plugin = plugins.discovery(mechanism);
+    const plugin = plugins.discoveryForKey(key);
     if (plugin === undefined) {
-      const known = plugins.discoveryNames().map((n) => n + SUFFIX);
+      const known = plugins.configKeys();
       throw src.error(keyPath, `${formatPath(keyPath)}: no plugin for ${key}${known.length > 0 ? ` (available: static_configs, ${known.join(", ")})` : " (available: static_configs)"}`, "key");
     }
     if (value === null) continue;
@@ -45,7 +44,7 @@ export function takeServiceDiscovery(
         error: (rel, message) => src.error([...entryPath, ...rel], `${formatPath([...entryPath, ...rel])}: ${message}`),
         validate: (schema, v, rel = []) => validate(schema, v, src, [...entryPath, ...rel]),
       });
-      configs.push({ mechanism, config, path: formatPath(entryPath) });
+      configs.push({ mechanism: plugin.name, config, path: formatPath(entryPath) });
     });
   }
   return { rest, configs };

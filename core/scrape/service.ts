@@ -5,8 +5,10 @@
  */
 import { hostname } from "node:os";
 import { formatDuration } from "../config/duration.ts";
-import type { Config, ScrapeConfig } from "../config/types.ts";
-import type { TargetGroup } from "../discovery/types.ts";
+import type { Config, ScrapeConfig, ServiceDiscoveryConfig } from "../config/types.ts";
+import { DiscoveryManager } from "../discovery/manager.ts";
+import type { PluginRegistry } from "../plugin.ts";
+import { builtinPlugins } from "../../plugins/discovery/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { Storage } from "../../storage/types.ts";
@@ -15,7 +17,7 @@ import { ExpositionParser, Format } from "../../wasm/parser.ts";
 import { realClock, type Clock } from "./clock.ts";
 import { BodyBuffer, buildAcceptHeader, ScrapeClient, selectFormat } from "./http/index.ts";
 import { ScrapeLoop } from "./loop.ts";
-import { ScrapeManager, staticTargetGroups } from "./manager.ts";
+import { ScrapeManager } from "./manager.ts";
 import { ScrapeMetrics } from "./metrics.ts";
 import type { Loop } from "./pool.ts";
 import { cacheReusable, TargetScraper, type FormatSelector } from "./scraper.ts";
@@ -27,12 +29,17 @@ export interface ScrapeServiceOptions {
   storage: Storage;
   registry: Registry;
   log: Logger;
+  /** Discovery plugins (built-ins and external ones); static_configs needs "static". */
+  plugins?: PluginRegistry;
   clock?: Clock;
   core?: Core;
+  /** Batching of discovery updates (Prometheus: 5 s). */
+  discoveryUpdateIntervalMs?: number;
 }
 
 export class ScrapeService {
   readonly manager: ScrapeManager;
+  readonly discovery: DiscoveryManager;
   readonly #metrics: ScrapeMetrics;
   readonly #parser: ExpositionParser;
   readonly #clock: Clock;
@@ -45,13 +52,21 @@ export class ScrapeService {
     this.#metrics = new ScrapeMetrics(opts.registry);
     this.#parser = new ExpositionParser(core);
     this.manager = new ScrapeManager((t, c, s, prev) => this.#newLoop(t, c, s, prev), opts.log.with({ component: "scrape manager" }), opts.registry);
+    this.discovery = new DiscoveryManager({
+      plugins: opts.plugins ?? builtinPlugins(),
+      log: opts.log,
+      registry: opts.registry,
+      clock: this.#clock,
+      updateIntervalMs: opts.discoveryUpdateIntervalMs ?? 5_000,
+      onUpdate: (sets) => this.manager.updateTargets(sets),
+    });
   }
 
   static async create(opts: ScrapeServiceOptions): Promise<ScrapeService> {
     return new ScrapeService(opts, opts.core ?? (await sharedCore()));
   }
 
-  /** Applies a loaded config: jobs, then their static targets. */
+  /** Applies a loaded config: jobs first, then their discovery (static_configs included). */
   async applyConfig(config: Config): Promise<void> {
     this.#seed = offsetSeed(hostname(), config.global.external_labels);
     for (const [job, entry] of this.#clients) {
@@ -61,9 +76,13 @@ export class ScrapeService {
       }
     }
     await this.manager.applyConfig(config);
-    const sets = new Map<string, TargetGroup[]>();
-    for (const job of config.scrape_configs) sets.set(job.job_name, staticTargetGroups(job));
-    await this.manager.updateTargets(sets);
+    const jobs = new Map<string, ServiceDiscoveryConfig[]>();
+    for (const job of config.scrape_configs) {
+      const configs = [...job.service_discovery];
+      if (job.static_configs.length > 0) configs.unshift({ mechanism: "static", config: job.static_configs, path: `${job.job_name}.static_configs` });
+      jobs.set(job.job_name, configs);
+    }
+    await this.discovery.apply(jobs);
   }
 
   #clientFor(config: ScrapeConfig): ScrapeClient {
@@ -109,6 +128,7 @@ export class ScrapeService {
   }
 
   async stop(): Promise<void> {
+    this.discovery.stop();
     await this.manager.stop();
     for (const { client } of this.#clients.values()) client.close();
     this.#clients.clear();
