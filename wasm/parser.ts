@@ -92,6 +92,8 @@ export const PARSE_ERROR_REASONS: Readonly<Record<number, string>> = {
 
 export interface ParseFailure {
   ok: false;
+  /** The samples parsed before the error (valid until the next parse). */
+  before: ParsedSamples;
   code: number;
   /** 1-based line (protobuf: 1-based MetricFamily message index). */
   line: number;
@@ -320,6 +322,7 @@ export class ExpositionParser {
       const code = hdr[PH_ERR_CODE]!;
       return {
         ok: false,
+        before: new ParsedSamples(this.#core, hdr, format),
         code,
         line: hdr[PH_ERR_LINE]!,
         column: hdr[PH_ERR_COLUMN]!,

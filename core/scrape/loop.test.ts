@@ -128,3 +128,24 @@ test("the time between scrape starts is reported for prometheus_target_interval_
   await clock.advance(1); // lets the scrape in flight finish
   await stopping;
 });
+
+test("a loop released with end-of-run staleness after a plain stop marks its series stale, unless its step was handed over", async () => {
+  const clock = new ManualClock(0);
+  const step = new RecordingStep(clock);
+  const l = loop(clock, step, 0);
+  l.start();
+  await clock.advance(15_000);
+  await l.stop(false);
+  l.release(true);
+  await clock.advance(5_000 + 10_000 + 1_001);
+  expect(step.stale).toEqual([20_000]);
+
+  const handed = Object.assign(new RecordingStep(clock), { handedOver: true });
+  const l2 = loop(clock, handed, 0);
+  l2.start();
+  await clock.advance(15_000);
+  await l2.stop(false);
+  l2.release(true);
+  await clock.advance(60_000);
+  expect(handed.stale).toEqual([]);
+});

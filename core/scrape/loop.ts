@@ -20,6 +20,8 @@ export interface ScrapeStep {
   dispose?(): void;
   /** Metric metadata from recent scrapes. */
   metadata?(): MetricMetadata[];
+  /** True once the step's state went to the step of a new loop (cache reuse on reload). */
+  readonly handedOver?: boolean;
 }
 
 /** Jitter up to min(interval/100, 2ms) is absorbed so delta-of-delta stays 0. */
@@ -32,6 +34,8 @@ export class ScrapeLoop implements Loop {
   #status: TargetStatus = { health: "unknown", lastError: "", lastScrape: 0, lastScrapeDurationMs: 0 };
   #lastScrapeTime: number | null = null;
   #lastStart: number | null = null;
+  /** The ideal start of the tick after the last scrape, once the loop has ended. */
+  #nextSlot = 0;
   #endOfRun = false;
 
   constructor(
@@ -85,6 +89,7 @@ export class ScrapeLoop implements Loop {
       }
       await clock.sleep(slot - clock.now(), signal);
     }
+    this.#nextSlot = slot;
     // Stopped for good (target gone): the loop frees its step itself, after the markers.
     if (this.#endOfRun) {
       if (this.#lastScrapeTime === null) this.step.dispose?.();
@@ -107,8 +112,13 @@ export class ScrapeLoop implements Loop {
     }
   }
 
-  release(): void {
-    if (!this.#endOfRun) this.step.dispose?.();
+  release(endOfRunStaleness: boolean): void {
+    if (this.#endOfRun || this.step.handedOver === true) return;
+    if (endOfRunStaleness && this.#lastScrapeTime !== null) {
+      void this.#endOfRunStaleness(this.#nextSlot, this.target.intervalMs).finally(() => this.step.dispose?.());
+    } else {
+      this.step.dispose?.();
+    }
   }
 
   async stop(endOfRunStaleness: boolean): Promise<void> {

@@ -9,13 +9,13 @@ class FakeLoop implements Loop {
   started = 0;
   stopped: boolean[] = [];
   forced: string | null = null;
-  released = 0;
+  released: boolean[] = [];
   previous: Loop | undefined;
   constructor(readonly target: Target, readonly config: ScrapeConfig, previous?: Loop) {
     this.previous = previous;
   }
-  release() {
-    this.released++;
+  release(endOfRun: boolean) {
+    this.released.push(endOfRun);
   }
   metadata() {
     return [];
@@ -86,15 +86,15 @@ test("more targets than target_limit force an error on every loop, cleared when 
   expect(loops.slice(0, 2).map((l) => l.forced)).toEqual([null, null]);
 });
 
-test("reload() restarts every loop with the new config, handing it the old loop, without end-of-run staleness", async () => {
+test("reload() restarts every loop with the new config, handing it the old loop, whose series go stale unless its cache is reused", async () => {
   const { pool, loops, cfg } = setup();
   await pool.sync([group("0", ["a:1"])]);
   await pool.reload({ ...cfg, honor_labels: true });
   expect(loops[0]!.stopped).toEqual([false]);
-  expect(loops[0]!.released).toBe(1);
+  expect(loops[0]!.released).toEqual([true]);
   expect(loops[1]!.previous).toBe(loops[0]);
   expect(loops[1]!.config.honor_labels).toBe(true);
   await pool.stop();
   expect(loops[1]!.stopped).toEqual([false]);
-  expect(loops[1]!.released).toBe(1);
+  expect(loops[1]!.released).toEqual([false]);
 });

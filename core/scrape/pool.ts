@@ -37,8 +37,11 @@ export interface Loop {
    * case 4) and then frees its resources itself; without, call release() once done with it.
    */
   stop(endOfRunStaleness: boolean): Promise<void>;
-  /** Frees a loop stopped without end-of-run staleness (unless its state was handed on). */
-  release(): void;
+  /**
+   * Frees a loop stopped without end-of-run staleness. Unless its state was handed on to a
+   * new loop, `endOfRunStaleness` first marks its series stale (a reload without cache reuse).
+   */
+  release(endOfRunStaleness: boolean): void;
   /** A forced error (target_limit) makes every tick fail without a request; null clears it. */
   setForcedError(error: string | null): void;
   status(): TargetStatus;
@@ -144,7 +147,8 @@ export class ScrapePool {
     await Promise.all(targets.map(([, loop]) => loop.stop(false)));
     for (const [hash, old] of targets) {
       const loop = this.newLoop(old.target, config, this.#stopped.signal, old);
-      old.release();
+      // Unless the new loop took over its cache, the old loop's series go stale (spec §4.11).
+      old.release(true);
       this.#loops.set(hash, loop);
       loop.start();
     }
@@ -158,7 +162,7 @@ export class ScrapePool {
     this.#loops.clear();
     this.#active.clear();
     await Promise.all(loops.map((l) => l.stop(false)));
-    for (const l of loops) l.release();
+    for (const l of loops) l.release(false);
   }
 
   activeTargets(): Array<{ target: Target; status: TargetStatus; loop: Loop }> {

@@ -31,7 +31,8 @@ function setup(jobYaml = "", bodies: FetchResult[] = []) {
   const scraper = new TargetScraper(r.target, cfg, {
     core, parser, storage, metrics,
     fetch: async () => queue.shift() ?? { ok: false, error: "no more bodies", bodySize: 0 },
-    selectFormat: (ct) => (ct.startsWith("application/openmetrics-text") ? Format.OpenMetrics : ct.startsWith("text/plain") ? Format.Text : { error: `unknown content type ${ct}` }),
+    selectFormat: (ct) =>
+      ct.startsWith("application/openmetrics-text") ? Format.OpenMetrics : ct.startsWith("text/plain") ? Format.Text : ct.startsWith("application/vnd.google.protobuf") ? Format.Protobuf : { error: `unknown content type ${ct}` },
     log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
     elapsed: () => 0,
   });
@@ -132,6 +133,21 @@ describe("a successful scrape", () => {
     expect(s.values("scrape_samples_scraped")[0]![1]).toEqual([2, 2]);
   });
 
+  test("a StaleNaN sent over protobuf is stored as a stale marker, not as NaN", async () => {
+    // A delimited MetricFamily { name: "g", type: GAUGE, metric: [{ gauge: { value } }] }.
+    const family = (bits: bigint) => {
+      const value = new Uint8Array(8);
+      new DataView(value.buffer).setBigUint64(0, bits, true);
+      const gauge = [0x09, ...value];
+      const metric = [0x12, gauge.length, ...gauge];
+      const fam = [0x0a, 1, 0x67, 0x18, 1, 0x22, metric.length, ...metric];
+      return { ok: true as const, body: new Uint8Array([fam.length, ...fam]), contentType: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited" };
+    };
+    const s = setup("", [family(0x3ff0000000000000n), family(0x7ff0000000000002n), family(0x7ff8000000000001n)]);
+    for (let k = 0; k < 3; k++) expect(await s.scrape(NOW + k * 15_000)).toBeNull();
+    expect(s.series("g")[0]!.samples.map((x) => (x.stale ? "stale" : x.v))).toEqual([1, "stale", NaN]);
+  });
+
   test("exposed labels clashing with target labels become exported_", async () => {
     const s = setup("", [text('m{job="app",instance="x"} 1\n')]);
     await s.scrape(NOW);
@@ -143,6 +159,33 @@ describe("a successful scrape", () => {
     expect(await s.scrape(NOW)).toBeNull();
     const l = s.series("c_total")[0]!.labels;
     expect(s.storage.exemplarsOf(l)).toEqual([{ labels: Labels.from({ trace_id: 'a"b' }), value: 1.5, timestamp: NOW }]);
+  });
+});
+
+describe("storage outcomes and identities", () => {
+  test("out-of-order, duplicate and out-of-bounds samples are dropped and counted; the scrape stays up", async () => {
+    const s = setup("", [text("a 1 1699999990000\nb 1 1699999990000\n"), text(`a 2 1699999980000\nb 2 1699999990000\nc 3 ${NOW + 11 * 60_000}\n`)]);
+    await s.scrape(NOW);
+    expect(await s.scrape(NOW + 15_000)).toBeNull();
+    expect(s.values("up")[0]![1]).toEqual([1, 1]);
+    const m = s.registry.expose();
+    expect(m).toContain("prometheus_target_scrapes_sample_out_of_order_total 1\n");
+    expect(m).toContain("prometheus_target_scrapes_sample_duplicate_timestamp_total 1\n");
+    expect(m).toContain("prometheus_target_scrapes_sample_out_of_bounds_total 1\n");
+  });
+
+  test("the same series exposed with different bytes (label order, spacing) is one storage series", async () => {
+    const s = setup("", [text('m{a="1",b="2"} 1\n'), text('m{b="2", a="1"} 2\n')]);
+    await s.scrape(NOW);
+    await s.scrape(NOW + 15_000);
+    expect(s.values("m")).toEqual([['m{a="1", b="2", instance="a:9100", job="node"}', [1, 2]]]);
+  });
+
+  test("report series are written even when metric relabeling drops every series, and keep the target labels", async () => {
+    const s = setup("    honor_labels: true\n    metric_relabel_configs:\n      - regex: .*\n        source_labels: [__name__]\n        action: drop\n", [text('x{job="other"} 1\n')]);
+    await s.scrape(NOW);
+    expect(s.series("x")).toEqual([]);
+    expect(s.values("up")).toEqual([['up{instance="a:9100", job="node"}', [1]]]);
   });
 });
 
@@ -172,13 +215,15 @@ describe("a failed scrape", () => {
     expect(sizes).toEqual([601, 600, 600, 600]);
   });
 
-  test("a parse error anywhere loses the whole scrape and names the line", async () => {
-    const s = setup("", [text("a 1\n"), text("a 2\nb{ 3\n")]);
+  test("a parse error anywhere loses the whole scrape and names the line; series before it get no stale marker", async () => {
+    const s = setup("", [text("a 1\nz 1\n"), text("a 2\nb{ 3\n")]);
     await s.scrape(NOW);
     const err = await s.scrape(NOW + 15_000);
     expect(err).toMatch(/^text parse error at line 2, column \d+: /);
-    expect(s.values("a")[0]![1]).toEqual([1, "stale"]);
-    expect(s.values("scrape_samples_scraped")[0]![1]).toEqual([1, 0]);
+    // Nothing of the failed scrape is stored; `a` came before the bad line (Prometheus's quirk).
+    expect(s.values("a")[0]![1]).toEqual([1]);
+    expect(s.values("z")[0]![1]).toEqual([1, "stale"]);
+    expect(s.values("scrape_samples_scraped")[0]![1]).toEqual([2, 1]);
   });
 
   test("an unknown Content-Type fails the scrape", async () => {

@@ -51,6 +51,7 @@ export interface ScraperDeps {
 }
 
 const ERR_SAMPLE_LIMIT = "sample limit exceeded";
+const STALE_NAN_BITS = 0x7ff0000000000002n;
 
 /** A failure partway through: samples from `index` on were not appended. */
 class ScrapeFailure extends Error {
@@ -113,6 +114,10 @@ export class TargetScraper implements ScrapeStep {
   /** Entries in the target's scrape cache (series and dropped series). */
   get cacheSize(): number {
     return this.#cache.count;
+  }
+
+  get handedOver(): boolean {
+    return this.#handedOver;
   }
 
   /** Gives this scraper's cache to the scraper that replaces it on a reload. */
@@ -182,7 +187,12 @@ export class TargetScraper implements ScrapeStep {
     if (typeof format !== "number") throw new ScrapeFailure(format.error, 0);
     const parsed = this.deps.parser.parse(fetched.body, format, { ignoreNativeHistograms: !this.config.scrape_native_histograms });
     if (!parsed.ok) {
-      throw new ScrapeFailure(`${formatName(format)} parse error at line ${parsed.line}, column ${parsed.column}: ${parsed.reason}`, 0);
+      // As with Prometheus's incremental parser, the series before the bad line count as
+      // seen (they get no stale marker) and as scraped.
+      this.#beginScrape();
+      this.#lastLookup = this.#cache.lookupParsed(parsed.before);
+      report.scraped = parsed.before.count;
+      throw new ScrapeFailure(`${formatName(format)} parse error at line ${parsed.line}, column ${parsed.column}: ${parsed.reason}`, parsed.before.count);
     }
     this.#beginScrape();
     this.#metadata.update(parsed);
@@ -219,6 +229,8 @@ export class TargetScraper implements ScrapeStep {
       const explicitTs = honorTs && hasTs;
       const t = explicitTs ? parsed.timestamp[i]! : scrapeTs;
       const v = parsed.value[i]!;
+      // Protobuf passes value bits through, so a target can send a stale marker itself.
+      const stale = v !== v && parsed.valueBits(i) === STALE_NAN_BITS;
       let isNew = false;
       let labels: Labels | null = null;
       if (ref === CACHE_MISS) {
@@ -249,7 +261,8 @@ export class TargetScraper implements ScrapeStep {
         continue;
       }
       report.postRelabeling++;
-      if (limit > 0 && ++appended > limit) {
+      // Stale markers for known series are exempt from sample_limit.
+      if (limit > 0 && !(stale && ref > 0) && ++appended > limit) {
         if (!limitHit) limitIndex = i;
         limitHit = true;
         continue;
@@ -257,7 +270,7 @@ export class TargetScraper implements ScrapeStep {
       if (limitHit) continue;
       let got: number;
       try {
-        got = app.append(ref, labels, t, v);
+        got = stale ? app.appendStale(ref, labels, t) : app.append(ref, labels, t, v);
       } catch (err) {
         if (err instanceof AppendError) throw new ScrapeFailure(err.message, i);
         throw err;

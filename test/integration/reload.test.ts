@@ -50,3 +50,21 @@ test("a reload that changes only sample_limit keeps the cache; changing honor_la
   expect(added).toEqual([3, 0, 3]);
   await service.stop();
 });
+
+test("a reload that changes the series' labels marks the old series stale (end-of-run markers of the old loop)", async () => {
+  const clock = new ManualClock(1_800_000_000_000);
+  const storage = new MemoryStorage(() => clock.now());
+  const service = await ScrapeService.create({ storage, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), clock });
+  await service.applyConfig(config(""));
+  await scrapeOnce(service, clock);
+  await service.applyConfig(config("    metric_relabel_configs:\n      - target_label: v\n        replacement: '2'\n"));
+  await scrapeOnce(service, clock);
+  // The old loop's markers come one tick, one interval and 10% later.
+  await scrapeOnce(service, clock);
+  await scrapeOnce(service, clock);
+  const old = storage.select([{ type: "=", name: "__name__", value: "a" }, { type: "=", name: "v", value: "" }], 0, Infinity)[0]!;
+  expect(old.samples.at(-1)!.stale).toBe(true);
+  const renamed = storage.select([{ type: "=", name: "__name__", value: "a" }, { type: "=", name: "v", value: "2" }], 0, Infinity)[0]!;
+  expect(renamed.samples.some((x) => x.stale)).toBe(false);
+  await service.stop();
+});

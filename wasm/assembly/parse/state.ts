@@ -186,7 +186,8 @@ export function reset(len: usize): void {
 
 /** Resolves side-arena ranges and fills the header. Returns the sample count or -1. */
 export function finish(format: i32): i32 {
-  if (sideLen > 0 && errCode == 0) {
+  // Also after an error: the samples before it stay readable.
+  if (sideLen > 0) {
     const base = <u32>sidePtr;
     for (let i = 0; i < count; i++) {
       const f = <u32>load<u8>(aFlags + <usize>i);
@@ -204,8 +205,10 @@ export function finish(format: i32): i32 {
     }
   }
   const h = header;
-  store<u32>(h + PH_SAMPLES * 4, errCode != 0 ? 0 : count);
-  store<u32>(h + PH_FAMILIES * 4, errCode != 0 ? 0 : famCount);
+  // On an error, the samples and families before it stay readable (Prometheus parses
+  // incrementally, and what came before a bad line matters for staleness).
+  store<u32>(h + PH_SAMPLES * 4, count);
+  store<u32>(h + PH_FAMILIES * 4, famCount);
   store<u32>(h + PH_SERIES_START * 4, <u32>aStart);
   store<u32>(h + PH_SERIES_END * 4, <u32>aEnd);
   store<u32>(h + PH_VALUE * 4, <u32>aValue);
