@@ -18,6 +18,8 @@ import type { ConfigError, PathSegment } from "./config/errors.ts";
 import type { RefreshOptions } from "./discovery/refresh.ts";
 import type { Discoverer } from "./discovery/types.ts";
 import type { Clock } from "./scrape/clock.ts";
+import type { HttpClient } from "./scrape/http/http-client.ts";
+import type { HttpClientConfig } from "./config/types.ts";
 
 export const PLUGIN_API_VERSION = 1;
 
@@ -30,6 +32,12 @@ export interface ConfigContext {
   error(relPath: readonly PathSegment[], message: string): ConfigError;
   /** Validates the entry (or a part of it) with a zod schema, throwing located errors. */
   validate<S extends z.ZodType>(schema: S, value: unknown, relPath?: readonly PathSegment[]): z.output<S>;
+  /**
+   * Takes the inlined HTTP client fields (basic_auth, authorization, oauth2, tls_config,
+   * proxy_url, ...) out of the entry, validated and with Prometheus's defaults, and returns
+   * the remaining fields for the plugin's own schema.
+   */
+  httpClient(raw: unknown): { http: HttpClientConfig; rest: Record<string, unknown> };
 }
 
 export interface DiscoveryPlugin<C = unknown> {
@@ -55,6 +63,8 @@ export interface DiscoveryContext {
   refresh(opts: RefreshOptions): Discoverer;
   /** The host's clock: sleep on it, so tests can drive time. */
   readonly clock: Clock;
+  /** An HTTP client honouring an HTTP client config (auth, TLS, proxy, redirects). */
+  http(config: HttpClientConfig): HttpClient;
 }
 
 export type Plugin = DiscoveryPlugin<any>;

@@ -4,6 +4,22 @@ import { formatPath, type PathSegment } from "./errors.ts";
 import type { ConfigSource, Plain, PlainMap } from "./source.ts";
 import type { ServiceDiscoveryConfig } from "./types.ts";
 import { validate } from "./validate.ts";
+import { resolveHttpClient } from "./http-client.ts";
+import { httpClientShape } from "./schema/http.ts";
+import { z } from "zod";
+import type { HttpClientConfig } from "./types.ts";
+
+const httpClientSchema = z.strictObject(httpClientShape);
+const HTTP_KEYS = new Set(Object.keys(httpClientShape));
+
+/** Splits an SD entry into its validated HTTP client config and the plugin's own fields. */
+export function takeHttpClient(raw: unknown, src: ConfigSource, path: readonly PathSegment[], dir: string): { http: HttpClientConfig; rest: Record<string, unknown> } {
+  const map = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const http: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(map)) (HTTP_KEYS.has(k) ? http : rest)[k] = v;
+  return { http: resolveHttpClient(validate(httpClientSchema, http, src, path), { src, dir }, path), rest };
+}
 
 const SUFFIX = "_sd_configs";
 
@@ -43,6 +59,7 @@ export function takeServiceDiscovery(
         dir,
         error: (rel, message) => src.error([...entryPath, ...rel], `${formatPath([...entryPath, ...rel])}: ${message}`),
         validate: (schema, v, rel = []) => validate(schema, v, src, [...entryPath, ...rel]),
+        httpClient: (v) => takeHttpClient(v, src, entryPath, dir),
       });
       configs.push({ mechanism: plugin.name, config, path: formatPath(entryPath) });
     });

@@ -11,6 +11,7 @@ import type { Registry } from "../metrics/registry.ts";
 import type { DiscoveryContext, PluginRegistry } from "../plugin.ts";
 import type { Clock } from "../scrape/clock.ts";
 import { refreshDiscoverer } from "./refresh.ts";
+import { HttpClient } from "../scrape/http/http-client.ts";
 import type { TargetGroup } from "./types.ts";
 
 /** What a job asks discovery for: its `*_sd_configs` entries, static_configs included. */
@@ -121,6 +122,7 @@ export class DiscoveryManager {
     const ctx: DiscoveryContext = {
       log,
       clock: this.opts.clock,
+      http: (config) => new HttpClient(config),
       refresh: (o) => refreshDiscoverer(o, { clock: this.opts.clock, onError: fail, onSuccess: () => this.#touched(provider) }),
     };
     let discoverer;

@@ -16,6 +16,9 @@ import { refreshDiscoverer } from "../../core/discovery/refresh.ts";
 import type { TargetGroup } from "../../core/discovery/types.ts";
 import type { ConfigContext, DiscoveryContext, DiscoveryPlugin } from "../../core/plugin.ts";
 import { ManualClock } from "../../core/scrape/clock.ts";
+import { HttpClient } from "../../core/scrape/http/http-client.ts";
+import { takeHttpClient } from "../../core/config/service-discovery.ts";
+import { ConfigSource } from "../../core/config/source.ts";
 
 export interface DiscoveryBackend {
   /** The plugin config as the YAML loader hands it over (strings, lists, maps). */
@@ -52,6 +55,7 @@ export function testConfigContext(dir = process.cwd()): ConfigContext {
       if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
       return r.data;
     },
+    httpClient: (raw) => takeHttpClient(raw, new ConfigSource("test.yml", ""), ["test"], dir),
   };
 }
 
@@ -70,6 +74,7 @@ export class Harness {
     const ctx: DiscoveryContext = {
       log,
       clock: this.clock,
+      http: (config) => new HttpClient(config),
       refresh: (o) => refreshDiscoverer(o, { clock: this.clock, onError: (err) => this.errors.push((err as Error).message) }),
     };
     const d = plugin.create(config, ctx);

@@ -5,29 +5,13 @@
  */
 import type { HttpClientConfig } from "../../config/types.ts";
 import { formatDuration } from "../../config/duration.ts";
-import { VERSION } from "../../version.ts";
 import { formatTimeoutSeconds } from "./accept.ts";
-import { AuthHeaders } from "./auth.ts";
 import { BodyBuffer, BodyLimitError, GzipError, readBody } from "./body.ts";
 import { ScrapeError, ScrapeSetupError } from "./errors.ts";
-import { OAuth2TokenSource } from "./oauth2.ts";
-import { compileNoProxy, proxyFor } from "./proxy.ts";
-import { TlsSession } from "./tls.ts";
+import { DEFAULT_USER_AGENT, HttpClient, MAX_REDIRECTS, type HttpClientOptions } from "./http-client.ts";
 
-/**
- * gleaner announces itself rather than posing as Prometheus, as vmagent, Grafana Alloy and
- * the OpenTelemetry Collector do; `userAgent` overrides it for targets that insist.
- */
-export const DEFAULT_USER_AGENT = `gleaner/${VERSION}`;
-
-/** Go's client gives up when the 10th redirect would be followed: 9 are allowed. */
-const MAX_REDIRECTS = 9;
-
-export interface ScrapeClientOptions {
-  userAgent?: string;
-  /** Epoch ms, for OAuth2 token expiry; injected by tests. */
-  now?: () => number;
-}
+export { DEFAULT_USER_AGENT };
+export type ScrapeClientOptions = HttpClientOptions;
 
 export interface ScrapeOptions {
   /** The target's scrape timeout: covers connect, request, body and decompression. */
@@ -68,25 +52,16 @@ const CANCELED = Symbol("canceled");
 
 export class ScrapeClient {
   readonly #cfg: HttpClientConfig;
-  readonly #userAgent: string;
-  readonly #auth: AuthHeaders;
-  readonly #oauth2: OAuth2TokenSource | null;
-  readonly #tls: TlsSession;
-  readonly #noProxy;
+  readonly #http: HttpClient;
 
   constructor(cfg: HttpClientConfig, opts: ScrapeClientOptions = {}) {
     this.#cfg = cfg;
-    this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
-    this.#auth = new AuthHeaders(cfg);
-    this.#oauth2 = cfg.oauth2 === undefined ? null : new OAuth2TokenSource(cfg.oauth2, opts.now === undefined ? { userAgent: this.#userAgent } : { userAgent: this.#userAgent, now: opts.now });
-    this.#tls = new TlsSession(cfg.tls_config);
-    this.#noProxy = compileNoProxy(cfg.no_proxy ?? "");
+    this.#http = new HttpClient(cfg, opts);
   }
 
   /** Closes idle connections; scrapes in flight finish. */
   close(): void {
-    this.#tls.close();
-    this.#oauth2?.close();
+    this.#http.close();
   }
 
   /**
@@ -125,30 +100,13 @@ export class ScrapeClient {
   }
 
   async #fetch(url: string, opts: ScrapeOptions, signal: AbortSignal, buffer: BodyBuffer): Promise<{ body: Uint8Array; contentType: string }> {
-    const target = new URL(url);
     const headers = new Headers();
     headers.set("Accept", opts.acceptHeader);
     // Bun's own Accept-Encoding (gzip, deflate, br, zstd) goes away with decompress: false;
     // we ask for gzip only and inflate it ourselves, as Prometheus does.
     headers.set("Accept-Encoding", opts.enableCompression ? "gzip" : "identity");
-    headers.set("User-Agent", this.#userAgent);
     headers.set("X-Prometheus-Scrape-Timeout-Seconds", formatTimeoutSeconds(opts.timeoutMs));
-    await this.#auth.apply(headers);
-    if (this.#oauth2 !== null) headers.set("Authorization", await this.#oauth2.header(signal, opts.timeoutMs));
-
-    const init: BunFetchRequestInit = {
-      method: "GET",
-      headers,
-      signal,
-      decompress: false,
-      redirect: this.#cfg.follow_redirects ? "follow" : "manual",
-      maxRedirects: MAX_REDIRECTS,
-      session: await this.#tls.get(),
-      proxy: proxyFor(this.#cfg, target, this.#noProxy),
-    };
-    // HTTP/2 is opt-in in Bun; pin HTTP/1.1 when the config says so even if it is switched on.
-    if (!this.#cfg.enable_http2 && target.protocol === "https:") init.protocol = "http1.1";
-    const res = await fetch(target, init);
+    const res = await this.#http.request(url, { headers, signal, timeoutMs: opts.timeoutMs, decompress: false });
 
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
