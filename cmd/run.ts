@@ -1,8 +1,9 @@
 /** `gleaner run`: scrape, store and serve, with Prometheus's flag names. */
 import { ConfigError } from "../core/config/errors.ts";
+import { PluginLoadError } from "../core/plugin-loader.ts";
 import { parseDuration } from "../core/config/duration.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../core/log/logger.ts";
-import { PluginRegistry } from "../core/plugin.ts";
+import { builtinPlugins } from "../plugins/discovery/index.ts";
 import { Server } from "../core/server.ts";
 import { VERSION } from "../core/version.ts";
 import { flag, formatHelp, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
@@ -15,6 +16,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
   { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
   { name: "log.format", placeholder: "FORMAT", default: "logfmt", choices: LOG_FORMATS, help: `Output format of log messages. One of: [${LOG_FORMATS.join(", ")}]` },
+  { name: "plugin", placeholder: "PATH", repeatable: true, help: "Load an external discovery plugin module (repeatable; the config's plugins: list adds more)." },
 ];
 
 export const RUN_HELP = formatHelp(
@@ -47,13 +49,14 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     listenAddress: get("web.listen-address"),
     enableLifecycle: get("web.enable-lifecycle") === "true",
     log,
-    plugins: new PluginRegistry(),
+    plugins: builtinPlugins(),
+    pluginPaths: parsed.values.get("plugin") ?? [],
   });
 
   try {
     await server.start();
   } catch (err) {
-    const message = err instanceof ConfigError ? `Error loading config: ${err.message}` : (err as Error).message;
+    const message = err instanceof ConfigError || err instanceof PluginLoadError ? `Error loading config: ${err.message}` : (err as Error).message;
     log.error(message);
     return 1;
   }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, accessSync, constants } from "node:fs";
 import { loadConfigFile } from "./config/load.ts";
+import { loadPlugin, pluginPathsOf } from "./plugin-loader.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { registerProcessMetrics } from "./metrics/process.ts";
@@ -24,6 +25,8 @@ export interface ServerOptions {
   enableLifecycle: boolean;
   log: Logger;
   plugins: PluginRegistry;
+  /** External plugin modules from `--plugin` (the config's `plugins:` list adds more). */
+  pluginPaths?: string[];
 }
 
 export type ConfigSubscriber = (config: Config) => void | Promise<void>;
@@ -88,11 +91,11 @@ export class Server {
   async start(): Promise<void> {
     const { log } = this.opts;
     const listen = parseListenAddress(this.opts.listenAddress);
-    const config = this.#load();
+    const config = await this.#load();
     this.#prepareStorage();
     // The in-memory store stands in until the local TSDB lands (data is not persisted yet).
     this.#storage = new MemoryStorage();
-    this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log });
+    this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log, plugins: this.opts.plugins });
     const scrape = this.#scrape;
     this.#subscribers.unshift((c) => scrape.applyConfig(c));
     await this.#apply(config);
@@ -103,6 +106,7 @@ export class Server {
       isReady: () => this.#ready,
       reload: () => this.reload(),
       scrapeManager: () => this.#scrape?.manager ?? null,
+      discovery: () => this.#scrape?.discovery.status() ?? [],
       quit: () => void this.stop("quit requested through /-/quit"),
     });
     try {
@@ -114,8 +118,13 @@ export class Server {
     log.info("Server is ready to receive web requests.", { address: `${this.#http.hostname}:${this.#http.port}` });
   }
 
-  #load(): Config {
+  /** External plugins first (they decide which `*_sd_configs` keys are valid), then the config. */
+  async #load(): Promise<Config> {
     try {
+      for (const path of [...(this.opts.pluginPaths ?? []), ...pluginPathsOf(this.opts.configFile)]) {
+        const plugin = await loadPlugin(path, this.opts.plugins);
+        this.opts.log.debug("Loaded discovery plugin", { name: plugin.name, file: path });
+      }
       const config = loadConfigFile(this.opts.configFile, {
         plugins: this.opts.plugins,
         warn: (msg) => this.opts.log.warn(msg, { file: this.opts.configFile }),
@@ -153,7 +162,7 @@ export class Server {
     log.info("Loading configuration file", { filename: this.opts.configFile });
     let config: Config;
     try {
-      config = this.#load();
+      config = await this.#load();
     } catch (err) {
       log.error("Error reloading config; keeping the running configuration", { err: (err as Error).message });
       throw err;

@@ -57,7 +57,7 @@ export function takeServiceDiscovery(
       const config = plugin.parseConfig(entry, {
         path: entryPath,
         dir,
-        error: (rel, message) => src.error([...entryPath, ...rel], `${formatPath([...entryPath, ...rel])}: ${message}`),
+        error: (rel, message) => src.error([...entryPath, ...rel], `${formatPath([...entryPath, ...rel])}${message.startsWith("(") ? " " : ": "}${message}`),
         validate: (schema, v, rel = []) => validate(schema, v, src, [...entryPath, ...rel]),
         httpClient: (v) => takeHttpClient(v, src, entryPath, dir),
       });

@@ -7,6 +7,8 @@ import type { Logger } from "../log/logger.ts";
 import type { Registry } from "../metrics/registry.ts";
 import type { ScrapeManager } from "../scrape/manager.ts";
 import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
+import { ok } from "./api.ts";
+import type { ProviderStatus } from "../discovery/manager.ts";
 
 export interface WebOptions {
   registry: Registry;
@@ -20,6 +22,8 @@ export interface WebOptions {
   quit(): void;
   /** The scrape manager, for /api/v1/targets (null before scraping starts). */
   scrapeManager?: () => ScrapeManager | null;
+  /** Discovery providers and their state, for /api/v1/status/discovery. */
+  discovery?: () => ProviderStatus[];
 }
 
 const TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
@@ -54,6 +58,11 @@ export function createWebApp(opts: WebOptions): Hono {
 
   registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
   registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
+  app.get("/api/v1/status/discovery", (c) =>
+    ok(c, {
+      providers: (opts.discovery?.() ?? []).map((p) => ({ ...p, lastUpdate: p.lastUpdate === 0 ? "0001-01-01T00:00:00Z" : new Date(p.lastUpdate).toISOString() })),
+    }),
+  );
 
   app.get("/metrics", (c) => c.body(opts.registry.expose(), 200, { "Content-Type": TEXT_FORMAT }));
   app.get("/", (c) => c.redirect("/-/healthy", 302));

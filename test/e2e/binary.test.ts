@@ -1,5 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, runToEnd, startGleaner, tempDir } from "./harness.ts";
 
@@ -48,4 +48,32 @@ test("the compiled binary embeds the WebAssembly core: check metrics works from 
   expect(err).toBe("");
   expect(code).toBe(0);
   expect(JSON.parse(out)).toEqual({ series: 'up{job="x"}', labels: { __name__: "up", job: "x" }, value: "1", timestamp_ms: null });
+});
+
+test("the compiled binary loads an external discovery plugin at run time and scrapes what it finds", async () => {
+  const target = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("plugin_found 1\n", { headers: { "Content-Type": "text/plain" } }) });
+  const work = tempDir("gleaner-plugin-");
+  writeFileSync(join(work, "hosts"), "127.0.0.1 127.0.0.1\n");
+  writeFileSync(
+    join(work, "gleaner.yml"),
+    `plugins: [${join(ROOT, "examples/plugins/hosts/index.ts")}]\nscrape_configs:\n  - job_name: lan\n    scrape_interval: 1s\n    hosts_sd_configs:\n      - file: hosts\n        port: ${target.port}\n`,
+  );
+  const { g, base } = await startGleaner([binary], ["--config.file=gleaner.yml", "--storage.tsdb.path=data"], work);
+  try {
+    const deadline = Date.now() + 10_000;
+    type Targets = { data: { activeTargets: Array<{ health: string; discoveredLabels: Record<string, string> }> } };
+    const fetchTargets = async () => (await (await fetch(`${base}/api/v1/targets`)).json()) as Targets;
+    let targets = await fetchTargets();
+    while (targets.data.activeTargets[0]?.health !== "up" && Date.now() < deadline) {
+      await Bun.sleep(100);
+      targets = await fetchTargets();
+    }
+    expect(targets.data.activeTargets[0]).toMatchObject({ health: "up", discoveredLabels: expect.objectContaining({ __meta_hosts_ip: "127.0.0.1", __meta_hosts_file: join(work, "hosts") }) });
+    const status = (await (await fetch(`${base}/api/v1/status/discovery`)).json()) as { data: { providers: Array<{ mechanism: string; targets: number; lastError: string }> } };
+    expect(status.data.providers).toEqual([expect.objectContaining({ mechanism: "hosts", targets: 1, lastError: "" })]);
+  } finally {
+    g.proc.kill("SIGTERM");
+    target.stop(true);
+  }
+  expect(await g.exit()).toBe(0);
 });
