@@ -55,3 +55,9 @@ test("target groups for unknown jobs are ignored", async () => {
   await m.updateTargets(new Map([["zzz", [{ source: "0", targets: [{ __address__: "q:1" }], labels: {} }]]]));
   expect(events).toEqual([]);
 });
+
+test("a target that cannot be created is counted in prometheus_target_sync_failed_total", async () => {
+  const { m, registry } = setup();
+  await apply(m, "  - job_name: a\n    relabel_configs:\n      - target_label: __address__\n        replacement: ''\n    static_configs:\n      - targets: ['x:1']\n");
+  expect(registry.expose()).toContain('prometheus_target_sync_failed_total{scrape_job="a"} 1');
+});

@@ -98,3 +98,17 @@ test("reload() restarts every loop with the new config, handing it the old loop,
   expect(loops[1]!.stopped).toEqual([false]);
   expect(loops[1]!.released).toEqual([false]);
 });
+
+test("target_limit counts targets after deduplication", async () => {
+  const { pool, loops } = setup("    target_limit: 1\n");
+  await pool.sync([group("0", ["a:1"], { __meta_x: "1" }), group("1", ["a:1"], { __meta_x: "2" })]);
+  expect(loops).toHaveLength(1);
+  expect(loops[0]!.forced).toBeNull();
+});
+
+test("the discovered labels shown for a deduplicated target are the most recent duplicate's", async () => {
+  const { pool } = setup();
+  await pool.sync([group("0", ["a:1"], { __meta_x: "first" })]);
+  await pool.sync([group("0", ["a:1"], { __meta_x: "second" })]);
+  expect(pool.activeTargets()[0]!.target.discoveredLabels.get("__meta_x")).toBe("second");
+});

@@ -254,6 +254,35 @@ describe("a failed scrape", () => {
   });
 });
 
+test("report series carry the scrape timestamp, also after a failure", async () => {
+  const s = setup("", [text("a 1\n"), { ok: false, error: "connection refused", bodySize: 0 }]);
+  await s.scrape(NOW);
+  await s.scrape(NOW + 15_000);
+  expect(s.series("up")[0]!.samples.map((x) => x.t)).toEqual([NOW, NOW + 15_000]);
+  expect(s.series("scrape_duration_seconds")[0]!.samples.map((x) => x.t)).toEqual([NOW, NOW + 15_000]);
+});
+
+test("scrape_body_size_bytes is 0 after an HTTP failure and the body's size after a parse failure", async () => {
+  const s = setup("    extra_scrape_metrics: true\n", [{ ok: false, error: "server returned HTTP status 500", bodySize: 0 }, text("bad{ 1\n")]);
+  await s.scrape(NOW);
+  await s.scrape(NOW + 15_000);
+  expect(s.values("scrape_body_size_bytes")[0]![1]).toEqual([0, 7]);
+});
+
+test("a failing commit is logged and the loop goes on", async () => {
+  const s = setup("", [text("a 1\n"), text("a 2\n")]);
+  const real = s.storage.appender.bind(s.storage);
+  let fail = true;
+  s.storage.appender = () => {
+    const app = real();
+    return { ...app, commit: () => (fail ? Promise.reject(new Error("disk full")) : app.commit()) };
+  };
+  expect(await s.scrape(NOW)).toBeNull();
+  fail = false;
+  expect(await s.scrape(NOW + 15_000)).toBeNull();
+  expect(s.values("a")[0]![1]).toEqual([2]);
+});
+
 test("extra_scrape_metrics adds the timeout, sample limit and body size", async () => {
   const s = setup("    extra_scrape_metrics: true\n    sample_limit: 100\n", [text("a 1\n"), { ok: false, error: "body size limit exceeded", bodySize: -1, bodyLimit: true }]);
   await s.scrape(NOW);

@@ -76,6 +76,38 @@ describe("populateTarget()", () => {
   });
 });
 
+describe("populateTarget() details", () => {
+  test("defaults also fill labels that are present but empty", () => {
+    const t = target({ __address__: "a:1", job: "", __metrics_path__: "" });
+    expect([t.labels.get("job"), t.labels.get("__metrics_path__")]).toEqual(["node", "/metrics"]);
+  });
+
+  test("no default port is added to an address without one (v3)", () => {
+    const t = target({ __address__: "example.com" });
+    expect([t.url, t.labels.get("instance")]).toEqual(["http://example.com/metrics", "example.com"]);
+  });
+
+  test("a zero or unparsable timeout is a creation error", () => {
+    const rl = (v: string) => `    relabel_configs:\n      - target_label: __scrape_timeout__\n        replacement: '${v}'\n`;
+    for (const [v, error] of [["0s", "scrape timeout cannot be 0"], ["soon", "error parsing scrape timeout"]] as const) {
+      const r = populate({ __address__: "a:1" }, rl(v));
+      expect(r.kind).toBe("error");
+      if (r.kind === "error") expect(r.error).toContain(error);
+    }
+  });
+
+  test("a label value that is not valid UTF-8 is a creation error", () => {
+    const r = populate({ __address__: "a:1", broken: "\ud800" });
+    expect(r.kind).toBe("error");
+    if (r.kind === "error") expect(r.error).toContain('invalid label value for "broken"');
+  });
+
+  test("a relabeled __scrape_interval__ sets the target's own interval", () => {
+    const t = target({ __address__: "a:1" }, "    relabel_configs:\n      - target_label: __scrape_interval__\n        replacement: 5s\n      - target_label: __scrape_timeout__\n        replacement: 2s\n");
+    expect([t.intervalMs, t.timeoutMs]).toEqual([5_000, 2_000]);
+  });
+});
+
 describe("targetURL()", () => {
   test("__param_ labels replace the first value of a param or add it; keys are sorted and escaped as Go does", () => {
     const l = Labels.from({ __scheme__: "https", __address__: "h:1", __metrics_path__: "/probe", __param_target: "x y", __param_a: "~*" });
