@@ -174,6 +174,12 @@ describe("scrape_config defaults and inheritance (spec §1.3)", () => {
     expect(j).toMatchObject({ job_name: "123", honor_labels: true, honor_timestamps: false, sample_limit: 10 });
   });
 
+  test("native-histogram switches load with a warning that they are not supported yet", () => {
+    const warnings: string[] = [];
+    load(job("    scrape_native_histograms: true\n"), { warn: (w) => warnings.push(w) });
+    expect(warnings).toEqual(["scrape_configs[0].scrape_native_histograms: native histograms are not supported yet; classic histograms are scraped as series"]);
+  });
+
   test("scrape_failure_log_file is joined with the config directory and inherited", () => {
     const c = parseConfig(job("", "  scrape_failure_log_file: fail.log"), "/etc/gleaner/prometheus.yml");
     expect(c.scrape_configs[0]!.scrape_failure_log_file).toBe("/etc/gleaner/fail.log");

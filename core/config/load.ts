@@ -106,7 +106,7 @@ function loadConfig(src: ConfigSource, opts: LoadOptions): Config {
   const scrapeConfigFiles = globPaths("scrape_config_files");
 
   // Jobs of the main file, then of each scrape_config_files match, all under one global.
-  const ctx: ScrapeContext = { src, dir, global, plugins };
+  const ctx: ScrapeContext = { src, dir, global, plugins, warn };
   const jobs = new Map<string, string>();
   const scrapeConfigs: ScrapeConfig[] = [];
   const addJob = (job: ScrapeConfig, s: ConfigSource, path: Array<string | number>) => {

@@ -18,6 +18,7 @@ export interface ScrapeContext {
   dir: string;
   global: GlobalConfig;
   plugins: PluginRegistry;
+  warn: (message: string) => void;
 }
 
 /** Validates static groups; targets with "/" are rejected when the job has no relabeling. */
@@ -137,5 +138,9 @@ export function resolveScrapeConfig(raw: Plain, path: readonly PathSegment[], ct
     source_file: sourceFile,
   };
   if (fallback) out.fallback_scrape_protocol = fallback as ScrapeProtocol;
+  // Accepted so Prometheus configs load, but native histograms are not stored yet.
+  for (const key of ["scrape_native_histograms", "convert_classic_histograms_to_nhcb"] as const) {
+    if (out[key]) ctx.warn(`${where}.${key}: native histograms are not supported yet; classic histograms are scraped as series`);
+  }
   return out;
 }
