@@ -185,7 +185,8 @@ export class TargetScraper implements ScrapeStep {
     }
     const format = this.deps.selectFormat(fetched.contentType);
     if (typeof format !== "number") throw new ScrapeFailure(format.error, 0);
-    const parsed = this.deps.parser.parse(fetched.body, format, { ignoreNativeHistograms: !this.config.scrape_native_histograms });
+    // Native histograms are not stored yet: their classic parts are scraped (see the config warning).
+    const parsed = this.deps.parser.parse(fetched.body, format, { ignoreNativeHistograms: true });
     if (!parsed.ok) {
       // As with Prometheus's incremental parser, the series before the bad line count as
       // seen (they get no stale marker) and as scraped.
