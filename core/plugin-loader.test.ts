@@ -33,7 +33,7 @@ test("loading a plugin twice registers it once", async () => {
   const plugins = builtinPlugins();
   await loadPlugin(HOSTS, plugins);
   await loadPlugin(HOSTS, plugins);
-  expect(plugins.configKeys()).toEqual(["file_sd_configs", "hosts_sd_configs"]);
+  expect(plugins.configKeys().filter((k) => k === "hosts_sd_configs")).toHaveLength(1);
 });
 
 test("bad plugins are start-up errors naming the plugin file", async () => {

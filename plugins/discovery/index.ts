@@ -1,9 +1,10 @@
 /** The discovery plugins built into gleaner (bundled by `bun build --compile`). */
 import { PluginRegistry, type Plugin } from "../../core/plugin.ts";
 import file from "./file/index.ts";
+import kubernetes from "./kubernetes/index.ts";
 import staticPlugin from "./static/index.ts";
 
-export const BUILTIN_DISCOVERY: readonly Plugin[] = [staticPlugin, file];
+export const BUILTIN_DISCOVERY: readonly Plugin[] = [staticPlugin, file, kubernetes];
 
 /** A registry holding the built-in plugins (add external ones with register()). */
 export function builtinPlugins(): PluginRegistry {
