@@ -14,7 +14,8 @@ import { describe, expect, test } from "bun:test";
 import { createLogger } from "../../core/log/logger.ts";
 import { refreshDiscoverer } from "../../core/discovery/refresh.ts";
 import type { TargetGroup } from "../../core/discovery/types.ts";
-import type { ConfigContext, DiscoveryContext, DiscoveryPlugin } from "../../core/plugin.ts";
+import { PluginRegistry, type ConfigContext, type DiscoveryContext, type DiscoveryPlugin } from "../../core/plugin.ts";
+import { parseConfig } from "../../core/config/load.ts";
 import { ManualClock } from "../../core/scrape/clock.ts";
 import { HttpClient } from "../../core/scrape/http/http-client.ts";
 import { takeHttpClient } from "../../core/config/service-discovery.ts";
@@ -191,4 +192,22 @@ export function discoveryConformance<C>(c: DiscoveryCase<C>): void {
       expect(harness.emitsAfterAbort).toBe(0);
     });
   });
+}
+
+/**
+ * Loads one `<key>` entry through the real config loader with only `plugin` registered:
+ * `load(entry)` returns the job's SD configs, `loadError(entry)` the located error.
+ */
+export function sdConfigLoader(plugin: DiscoveryPlugin<any>, key = `${plugin.name}_sd_configs`) {
+  const plugins = new PluginRegistry([{ plugin, origin: "test" }]);
+  const load = (entry: string) => parseConfig(`scrape_configs:\n  - job_name: j\n    ${key}:\n      - ${entry.replace(/\n/g, "\n        ")}\n`, "p.yml", { plugins });
+  const loadError = (entry: string): string => {
+    try {
+      load(entry);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`expected ${key} entry to be rejected: ${entry}`);
+  };
+  return { load, loadError };
 }

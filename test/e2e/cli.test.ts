@@ -29,7 +29,7 @@ describe("gleaner check config", () => {
     ["bad duration", "global:\n  scrape_interval: 1 m\n", /FAILED: \S+bad-duration\.yml:2:20: global\.scrape_interval \(1 m\) is not a valid duration/],
     ["bad regex", "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - regex: '['\n        action: drop\n", /FAILED: \S+bad-regex\.yml:4:16: scrape_configs\[0\]\.relabel_configs\[0\]\.regex \(\[\) is not a valid RE2 regular expression/],
     ["timeout above interval", "scrape_configs:\n  - job_name: a\n    scrape_interval: 10s\n    scrape_timeout: 15s\n", /FAILED: \S+timeout-above-interval\.yml:4:21: scrape_configs\[0\]\.scrape_timeout \(15s\) is greater than scrape_interval \(10s\)/],
-    ["unsupported SD", "scrape_configs:\n  - job_name: a\n    azure_sd_configs:\n      - subscription_id: x\n", /FAILED: \S+unsupported-sd\.yml:3:5: scrape_configs\[0\]\.azure_sd_configs: no plugin for azure_sd_configs \(available: static_configs, file_sd_configs, /],
+    ["unsupported SD", "scrape_configs:\n  - job_name: a\n    azure_sd_configs:\n      - subscription_id: x\n", /FAILED: \S+unsupported-sd\.yml:3:5: scrape_configs\[0\]\.azure_sd_configs: no plugin for azure_sd_configs \(available: static_configs, consul_sd_configs, dns_sd_configs, ec2_sd_configs, file_sd_configs, http_sd_configs, kubernetes_sd_configs\)/],
   ];
   for (const [what, text, expected] of bad) {
     test(`a config with a ${what} exits 1 with a one-line located error`, async () => {
