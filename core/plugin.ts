@@ -20,6 +20,7 @@ import type { Discoverer } from "./discovery/types.ts";
 import type { Clock } from "./scrape/clock.ts";
 import type { HttpClient } from "./scrape/http/http-client.ts";
 import type { HttpClientConfig } from "./config/types.ts";
+import type { Counter, Gauge } from "./metrics/registry.ts";
 
 export const PLUGIN_API_VERSION = 1;
 
@@ -65,6 +66,14 @@ export interface DiscoveryContext {
   readonly clock: Clock;
   /** An HTTP client honouring an HTTP client config (auth, TLS, proxy, redirects). */
   http(config: HttpClientConfig): HttpClient;
+  /**
+   * gleaner's own metrics (/metrics): a counter or gauge is created on first use and shared
+   * by every provider of the plugin afterwards, so restarts do not clash.
+   */
+  readonly metrics: {
+    counter(name: string, help: string, labelNames?: readonly string[]): Counter;
+    gauge(name: string, help: string, labelNames?: readonly string[]): Gauge;
+  };
 }
 
 export type Plugin = DiscoveryPlugin<any>;

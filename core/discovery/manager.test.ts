@@ -118,3 +118,23 @@ test("apply() delivers the new state at once, even inside a batching window", as
   await s.m.apply(jobs({ a: ["p1"], b: ["p2"] }));
   expect([...s.updates.at(-1)!.keys()].sort()).toEqual(["a", "b"]);
 });
+
+test("plugins register their own metrics through the context, shared across provider restarts", async () => {
+  const clock = new ManualClock(0);
+  const registry = new Registry();
+  const plugin = definePlugin<{ id: string }>({
+    apiVersion: 1,
+    kind: "discovery",
+    name: "counting",
+    parseConfig: (raw) => raw as { id: string },
+    create: (config, ctx) => {
+      ctx.metrics.counter("counting_sd_starts_total", "Providers started.", ["id"]).inc({ id: config.id });
+      return { run: () => {} };
+    },
+  });
+  const m = new DiscoveryManager({ plugins: new PluginRegistry([{ plugin, origin: "test" }]), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), registry, clock, onUpdate: () => {} });
+  await m.apply(new Map([["a", [{ mechanism: "counting", config: { id: "1" }, path: "a" }]]]));
+  await m.apply(new Map([["a", [{ mechanism: "counting", config: { id: "2" }, path: "a" }]]]));
+  expect(registry.expose()).toContain('counting_sd_starts_total{id="1"} 1\ncounting_sd_starts_total{id="2"} 1\n');
+  m.stop();
+});

@@ -123,6 +123,7 @@ export class DiscoveryManager {
       log,
       clock: this.opts.clock,
       http: (config) => new HttpClient(config),
+      metrics: { counter: (...a) => this.opts.registry.sharedCounter(...a), gauge: (...a) => this.opts.registry.sharedGauge(...a) },
       refresh: (o) => refreshDiscoverer(o, { clock: this.opts.clock, onError: fail, onSuccess: () => this.#touched(provider) }),
     };
     let discoverer;

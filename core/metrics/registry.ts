@@ -97,6 +97,7 @@ export class Gauge extends Metric {
 
 export class Registry {
   readonly #families = new Map<string, Family>();
+  readonly #shared = new Map<string, Counter | Gauge>();
 
   #register(f: Family): void {
     if (!NAME.test(f.name)) throw new TypeError(`Cannot register metric "${f.name}": not a valid metric name`);
@@ -119,6 +120,24 @@ export class Registry {
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     return this.#metric(Gauge, "gauge", name, help, labelNames);
+  }
+
+  /** The counter registered as `name`, created on first use (for plugins that restart). */
+  sharedCounter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    const existing = this.#shared.get(name);
+    if (existing instanceof Counter) return existing;
+    const c = this.counter(name, help, labelNames);
+    this.#shared.set(name, c);
+    return c;
+  }
+
+  /** The gauge registered as `name`, created on first use. */
+  sharedGauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    const existing = this.#shared.get(name);
+    if (existing instanceof Gauge) return existing;
+    const g = this.gauge(name, help, labelNames);
+    this.#shared.set(name, g);
+    return g;
   }
 
   /** A family whose samples are computed when /metrics is scraped. */

@@ -17,6 +17,7 @@ import type { TargetGroup } from "../../core/discovery/types.ts";
 import { PluginRegistry, type ConfigContext, type DiscoveryContext, type DiscoveryPlugin } from "../../core/plugin.ts";
 import { parseConfig } from "../../core/config/load.ts";
 import { ManualClock } from "../../core/scrape/clock.ts";
+import { Registry } from "../../core/metrics/registry.ts";
 import { HttpClient } from "../../core/scrape/http/http-client.ts";
 import { takeHttpClient } from "../../core/config/service-discovery.ts";
 import { ConfigSource } from "../../core/config/source.ts";
@@ -63,6 +64,8 @@ export function testConfigContext(dir = process.cwd()): ConfigContext {
 /** A running discoverer with its accumulated state (source → group; empty groups delete). */
 export class Harness {
   readonly clock = new ManualClock(1_800_000_000_000);
+  /** The metrics the plugin registered through its context. */
+  readonly registry = new Registry();
   readonly state = new Map<string, TargetGroup>();
   readonly errors: string[] = [];
   emits = 0;
@@ -76,6 +79,7 @@ export class Harness {
       log,
       clock: this.clock,
       http: (config) => new HttpClient(config),
+      metrics: { counter: (...a) => this.registry.sharedCounter(...a), gauge: (...a) => this.registry.sharedGauge(...a) },
       refresh: (o) => refreshDiscoverer(o, { clock: this.clock, onError: (err) => this.errors.push((err as Error).message) }),
     };
     const d = plugin.create(config, ctx);
