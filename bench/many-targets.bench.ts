@@ -12,27 +12,13 @@ import { parseDuration } from "../core/config/duration.ts";
 import { createLogger } from "../core/log/logger.ts";
 import { Registry } from "../core/metrics/registry.ts";
 import { ScrapeService } from "../core/scrape/service.ts";
-import type { Appender, Storage } from "../storage/types.ts";
+import { CountingStorage } from "./support/counting-storage.ts";
 
 const [targets = 1000, series = 1000] = process.argv.slice(2, 4).map(Number);
 const intervalText = process.argv[4] ?? "10s";
 const seconds = Number(process.argv[5] ?? 60);
 const interval = parseDuration(intervalText);
 
-class CountingStorage implements Storage {
-  refs = 0;
-  samples = 0;
-  appender(): Appender {
-    return {
-      append: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
-      appendStale: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
-      appendExemplar: () => {},
-      commit: async () => {},
-      rollback: async () => {},
-    };
-  }
-  async close() {}
-}
 
 function procCpu(pid: number | "self"): number {
   const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8") as string;

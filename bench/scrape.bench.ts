@@ -15,7 +15,7 @@ import { compileRelabel } from "../core/relabel/index.ts";
 import { ScrapeMetrics } from "../core/scrape/metrics.ts";
 import { TargetScraper } from "../core/scrape/scraper.ts";
 import { populateTarget } from "../core/scrape/target.ts";
-import type { Appender, Storage } from "../storage/types.ts";
+import { CountingStorage } from "./support/counting-storage.ts";
 import { createCore } from "../wasm/index.ts";
 import { ExpositionParser, Format } from "../wasm/parser.ts";
 import { median, timeNs } from "./timing.ts";
@@ -23,21 +23,6 @@ import { ScrapeCache } from "../wasm/cache.ts";
 
 const N = Number(process.argv[2] ?? 200_000);
 
-/** A storage that hands out refs and counts appends, so only the scrape path is measured. */
-class CountingStorage implements Storage {
-  refs = 0;
-  samples = 0;
-  appender(): Appender {
-    return {
-      append: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
-      appendStale: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
-      appendExemplar: () => {},
-      commit: async () => {},
-      rollback: async () => {},
-    };
-  }
-  async close() {}
-}
 
 // A realistic high-cardinality body: counters, gauges and histograms over many label sets.
 let text = "# TYPE http_requests_total counter\n";
