@@ -14,8 +14,6 @@ import { ScrapePool, type LoopFactory } from "./pool.ts";
 export class ScrapeManager {
   readonly #pools = new Map<string, ScrapePool>();
   #configs = new Map<string, ScrapeConfig>();
-  /** The last target groups per job, kept so a reloaded or re-added job gets them at once. */
-  readonly #targets = new Map<string, TargetGroup[]>();
   readonly #syncFailed;
   readonly #limitExceeded;
   readonly #reloads;
@@ -46,7 +44,6 @@ export class ScrapeManager {
         work.push(pool.reload(cfg));
       }
     }
-    for (const job of this.#targets.keys()) if (!next.has(job)) this.#targets.delete(job);
     this.#configs = next;
     await Promise.all(work);
   }
@@ -57,7 +54,6 @@ export class ScrapeManager {
     for (const [job, groups] of sets) {
       const cfg = this.#configs.get(job);
       if (cfg === undefined) continue;
-      this.#targets.set(job, groups);
       let pool = this.#pools.get(job);
       if (pool === undefined) {
         pool = new ScrapePool(cfg, this.newLoop, this.log.with({ component: "scrape" }), {
