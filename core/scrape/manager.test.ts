@@ -2,7 +2,8 @@ import { expect, test } from "bun:test";
 import { parseConfig } from "../config/load.ts";
 import { createLogger } from "../log/logger.ts";
 import { Registry } from "../metrics/registry.ts";
-import { ScrapeManager, staticTargetGroups } from "./manager.ts";
+import { ScrapeManager } from "./manager.ts";
+import { staticGroups } from "../../plugins/discovery/static/index.ts";
 import type { Loop } from "./pool.ts";
 
 function setup() {
@@ -27,7 +28,7 @@ const job = (name: string, target: string, interval = "15s") => `  - job_name: $
 async function apply(m: ScrapeManager, yaml: string) {
   const cfg = config(yaml);
   await m.applyConfig(cfg);
-  await m.updateTargets(new Map(cfg.scrape_configs.map((c) => [c.job_name, staticTargetGroups(c)])));
+  await m.updateTargets(new Map(cfg.scrape_configs.map((c) => [c.job_name, staticGroups(c.static_configs)])));
 }
 
 test("applying a config starts a loop per static target", async () => {

@@ -78,7 +78,3 @@ export class ScrapeManager {
   }
 }
 
-/** The target groups of a job's static_configs: group i has source "i". */
-export function staticTargetGroups(cfg: ScrapeConfig): TargetGroup[] {
-  return cfg.static_configs.map((s, i) => ({ source: String(i), targets: s.targets.map((t) => ({ __address__: t })), labels: s.labels }));
-}

@@ -3,7 +3,8 @@ import { Hono } from "hono";
 import { parseConfig } from "../config/load.ts";
 import { createLogger } from "../log/logger.ts";
 import { Registry } from "../metrics/registry.ts";
-import { ScrapeManager, staticTargetGroups } from "../scrape/manager.ts";
+import { ScrapeManager } from "../scrape/manager.ts";
+import { staticGroups } from "../../plugins/discovery/static/index.ts";
 import type { Loop } from "../scrape/pool.ts";
 import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
 
@@ -29,7 +30,7 @@ async function setup() {
     new Registry(),
   );
   await manager.applyConfig(cfg);
-  await manager.updateTargets(new Map([["node", staticTargetGroups(cfg.scrape_configs[0]!)]]));
+  await manager.updateTargets(new Map([["node", staticGroups(cfg.scrape_configs[0]!.static_configs)]]));
   const app = new Hono();
   registerTargetRoutes(app, () => manager);
   registerMetadataRoutes(app, () => manager);

@@ -4,6 +4,12 @@
  */
 import type { StaticConfig } from "../../../core/config/types.ts";
 import { definePlugin } from "../../../core/plugin.ts";
+import type { TargetGroup } from "../../../core/discovery/types.ts";
+
+/** The target groups of a job's static_configs: group i has source "i". */
+export function staticGroups(configs: readonly StaticConfig[]): TargetGroup[] {
+  return configs.map((g, i) => ({ source: String(i), targets: g.targets.map((t) => ({ __address__: t })), labels: g.labels }));
+}
 
 export default definePlugin<StaticConfig[]>({
   apiVersion: 1,
@@ -14,7 +20,7 @@ export default definePlugin<StaticConfig[]>({
   parseConfig: (raw) => raw as StaticConfig[],
   create: (groups) => ({
     run(_signal, emit) {
-      emit(groups.map((g, i) => ({ source: String(i), targets: g.targets.map((t) => ({ __address__: t })), labels: g.labels })));
+      emit(staticGroups(groups));
     },
   }),
 });
