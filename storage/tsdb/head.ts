@@ -1,0 +1,369 @@
+/**
+ * The head: every series in memory with its open XOR chunk in WASM memory (spec: DESIGN.md
+ * "Storage"). Appends are checked against each series' last committed sample (out of order,
+ * duplicate, too far in the future); a commit hands the transaction to `persist` (the WAL)
+ * first, then appends to the chunks, cutting a chunk at 120 samples or at a block boundary.
+ * Cut chunks go to `onFullChunk` (the block store flush).
+ *
+ * Per series the head keeps dense typed arrays indexed by ref, so a cached series costs no
+ * JS object per sample on the hot path.
+ */
+import { Labels } from "../../core/model/labels.ts";
+import { XOR_ERR_OUT_OF_ORDER, XOR_ERR_DUPLICATE_TIMESTAMP } from "../../wasm/assembly/abi.ts";
+import type { XorCodec } from "../../wasm/xor.ts";
+import { compileMatchers } from "../matchers.ts";
+import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
+import { Postings } from "./postings.ts";
+
+export const CHUNK_SAMPLES = 120;
+export const BLOCK_RANGE_MS = 2 * 3_600_000;
+
+/** One transaction, as the WAL records it. */
+export interface HeadTransaction {
+  series: Array<{ ref: number; labels: Labels }>;
+  count: number;
+  refs: Uint32Array;
+  ts: Float64Array;
+  values: Float64Array;
+  stale: Uint8Array;
+}
+
+export interface FullChunk {
+  ref: number;
+  mint: number;
+  maxt: number;
+  count: number;
+  data: Uint8Array;
+}
+
+export interface HeadOptions {
+  codec: XorCodec;
+  now?: () => number;
+  /** Makes a transaction durable before it is applied (the WAL). */
+  persist?: (tx: HeadTransaction) => Promise<void>;
+  /** Receives each chunk the head cuts (for the block store). */
+  onFullChunk?: (chunk: FullChunk) => void;
+  chunkSamples?: number;
+  blockRangeMs?: number;
+}
+
+export interface HeadCounters {
+  samplesAppended: number;
+  outOfOrder: number;
+  duplicates: number;
+  outOfBounds: number;
+  chunksCreated: number;
+  chunksCut: number;
+  seriesCreated: number;
+}
+
+const GROW = 2;
+
+/** Keeps interned copies of label names and values: most repeat across series. */
+class Interner {
+  readonly #strings = new Map<string, string>();
+  intern(s: string): string {
+    const seen = this.#strings.get(s);
+    if (seen !== undefined) return seen;
+    this.#strings.set(s, s);
+    return s;
+  }
+}
+
+export class Head {
+  readonly postings = new Postings();
+  readonly counters: HeadCounters = { samplesAppended: 0, outOfOrder: 0, duplicates: 0, outOfBounds: 0, chunksCreated: 0, chunksCut: 0, seriesCreated: 0 };
+  readonly #codec: XorCodec;
+  readonly #now: () => number;
+  readonly #persist: (tx: HeadTransaction) => Promise<void>;
+  readonly #onFullChunk: (chunk: FullChunk) => void;
+  readonly #chunkSamples: number;
+  readonly #blockRange: number;
+  readonly #interner = new Interner();
+  readonly #byKey = new Map<string, number>();
+  /** Index = ref; slot 0 unused. */
+  #labels: Array<Labels | undefined> = [undefined];
+  #chunk = new Int32Array(1024);
+  #chunkMin = new Float64Array(1024);
+  #lastT = new Float64Array(1024).fill(-Infinity);
+  #lastV = new Float64Array(1024);
+  #lastStale = new Uint8Array(1024);
+  #nextRef = 1;
+  /** Samples older than this belong to flushed blocks (out of bounds for the head). */
+  minValidTime = -Infinity;
+
+  constructor(opts: HeadOptions) {
+    this.#codec = opts.codec;
+    this.#now = opts.now ?? Date.now;
+    this.#persist = opts.persist ?? (async () => {});
+    this.#onFullChunk = opts.onFullChunk ?? (() => {});
+    this.#chunkSamples = opts.chunkSamples ?? CHUNK_SAMPLES;
+    this.#blockRange = opts.blockRangeMs ?? BLOCK_RANGE_MS;
+  }
+
+  get seriesCount(): number {
+    return this.#byKey.size;
+  }
+
+  get nextRef(): number {
+    return this.#nextRef;
+  }
+
+  /** Open chunks in memory. */
+  get chunkCount(): number {
+    let n = 0;
+    for (let r = 1; r < this.#nextRef; r++) if (this.#chunk[r] !== 0) n++;
+    return n;
+  }
+
+  labelsOf(ref: number): Labels | undefined {
+    return this.#labels[ref];
+  }
+
+  refOf(labels: Labels): number | undefined {
+    return this.#byKey.get(labels.key);
+  }
+
+  #grow(min: number): void {
+    let n = this.#chunk.length;
+    if (min < n) return;
+    while (n <= min) n *= GROW;
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, fill?: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      if (fill !== undefined) b.fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.#chunk = grow(this.#chunk);
+    this.#chunkMin = grow(this.#chunkMin);
+    this.#lastT = grow(this.#lastT, -Infinity);
+    this.#lastV = grow(this.#lastV);
+    this.#lastStale = grow(this.#lastStale);
+  }
+
+  /** Registers a series under `ref` (WAL replay, block store series) or a new ref. */
+  addSeries(labels: Labels, ref = this.#nextRef): number {
+    const existing = this.#byKey.get(labels.key);
+    if (existing !== undefined) return existing;
+    const interned = Labels.from([...labels].map(([n, v]) => [this.#interner.intern(n), this.#interner.intern(v)] as [string, string]));
+    this.#grow(ref);
+    this.#labels[ref] = interned;
+    this.#byKey.set(interned.key, ref);
+    this.postings.add(ref, interned);
+    if (ref >= this.#nextRef) this.#nextRef = ref + 1;
+    this.counters.seriesCreated++;
+    return ref;
+  }
+
+  /** The head's view of how far each series has been written: flushed blocks count too. */
+  setLastTime(ref: number, t: number): void {
+    this.#grow(ref);
+    if (t > this.#lastT[ref]!) this.#lastT[ref] = t;
+  }
+
+  appender(): Appender {
+    return new HeadAppender(this);
+  }
+
+  /**
+   * Checks a sample against the series' last committed one: null when it can be appended,
+   * 0 for an exact duplicate (accepted, nothing to write), else the rejection.
+   */
+  check(ref: number, t: number, v: number, stale: boolean): AppendRejection | 0 | null {
+    if (t > this.#now() + MAX_FUTURE_MS || t < this.minValidTime) return APPEND_OUT_OF_BOUNDS;
+    const last = this.#lastT[ref]!;
+    if (t < last) return APPEND_OUT_OF_ORDER;
+    if (t === last) {
+      const same = stale ? this.#lastStale[ref] === 1 : this.#lastStale[ref] === 0 && (Object.is(v, this.#lastV[ref]) || (v !== v && this.#lastV[ref] !== this.#lastV[ref]));
+      return same ? 0 : APPEND_DUPLICATE;
+    }
+    return null;
+  }
+
+  /** Applies a transaction that is already durable. */
+  apply(tx: HeadTransaction): void {
+    const codec = this.#codec;
+    for (let i = 0; i < tx.count; i++) {
+      const ref = tx.refs[i]!;
+      const t = tx.ts[i]!;
+      const stale = tx.stale[i] === 1;
+      const v = tx.values[i]!;
+      let c = this.#chunk[ref]!;
+      if (c !== 0) {
+        const blockEnd = Math.floor(this.#chunkMin[ref]! / this.#blockRange) * this.#blockRange + this.#blockRange;
+        if (codec.count(c) >= this.#chunkSamples || t >= blockEnd) {
+          this.#cut(ref, c);
+          c = 0;
+        }
+      }
+      if (c === 0) {
+        c = codec.create();
+        this.#chunk[ref] = c;
+        this.#chunkMin[ref] = t;
+        this.counters.chunksCreated++;
+      }
+      // A text NaN is Prometheus's NormalNaN; JS cannot hand over payload bits.
+      const r = stale ? codec.appendStale(c, t) : v !== v ? codec.appendBits(c, t, 0x7ff80000, 1) : codec.append(c, t, v);
+      if (r === XOR_ERR_OUT_OF_ORDER) {
+        this.counters.outOfOrder++;
+        continue;
+      }
+      if (r === XOR_ERR_DUPLICATE_TIMESTAMP) {
+        this.counters.duplicates++;
+        continue;
+      }
+      if (r < 0) throw new AppendError(`cannot append to the chunk of series ${ref}: code ${r}`);
+      this.#lastT[ref] = t;
+      this.#lastV[ref] = v;
+      this.#lastStale[ref] = stale ? 1 : 0;
+      this.counters.samplesAppended++;
+    }
+  }
+
+  #cut(ref: number, c: number): void {
+    const codec = this.#codec;
+    this.#onFullChunk({ ref, mint: codec.minTime(c), maxt: codec.maxTime(c), count: codec.count(c), data: codec.bytes(c) });
+    codec.free(c);
+    this.#chunk[ref] = 0;
+    this.counters.chunksCut++;
+  }
+
+  /** Cuts every open chunk (shutdown, or when the head must be flushed whole). */
+  cutAll(): void {
+    for (let ref = 1; ref < this.#nextRef; ref++) {
+      const c = this.#chunk[ref]!;
+      if (c !== 0 && this.#codec.count(c) > 0) this.#cut(ref, c);
+    }
+  }
+
+  persist(tx: HeadTransaction): Promise<void> {
+    return this.#persist(tx);
+  }
+
+  /** Series matching `matchers` (refs), head only. */
+  matching(matchers: readonly Matcher[]): number[] {
+    const match = compileMatchers(matchers);
+    return this.postings.candidates(matchers).filter((ref) => {
+      const l = this.#labels[ref];
+      return l !== undefined && match(l);
+    });
+  }
+
+  /** The samples of `ref`'s open chunk within [mint, maxt]. */
+  samples(ref: number, mint: number, maxt: number): Sample[] {
+    const c = this.#chunk[ref] ?? 0;
+    if (c === 0) return [];
+    const out: Sample[] = [];
+    const it = this.#codec.iterator(c);
+    try {
+      while (it.next()) {
+        const t = it.t;
+        if (t < mint) continue;
+        if (t > maxt) break;
+        out.push(it.isStale ? { t, v: NaN, stale: true } : { t, v: it.value, stale: false });
+      }
+    } finally {
+      it.close();
+    }
+    return out;
+  }
+
+  /** Open chunk sample count of a series (0 without one). */
+  openSamples(ref: number): number {
+    const c = this.#chunk[ref] ?? 0;
+    return c === 0 ? 0 : this.#codec.count(c);
+  }
+}
+
+/** One transaction: appends are checked at once, applied on commit after `persist`. */
+class HeadAppender implements Appender {
+  #count = 0;
+  #refs = new Uint32Array(256);
+  #ts = new Float64Array(256);
+  #values = new Float64Array(256);
+  #stale = new Uint8Array(256);
+  #series: Array<{ ref: number; labels: Labels }> = [];
+  #open = true;
+
+  constructor(private readonly head: Head) {}
+
+  #ref(ref: SeriesRef, labels: Labels | null): number {
+    if (ref > 0 && this.head.labelsOf(ref) !== undefined) return ref;
+    if (labels === null) throw new AppendError(`unknown series ref ${ref} and no labels to create it`);
+    if (labels.size === 0) throw new AppendError("empty label set");
+    if (!labels.has("__name__")) throw new AppendError(`series ${labels.toString()} has no metric name`);
+    const known = this.head.refOf(labels);
+    if (known !== undefined) return known;
+    const created = this.head.addSeries(labels);
+    this.#series.push({ ref: created, labels: this.head.labelsOf(created)! });
+    return created;
+  }
+
+  #add(ref: SeriesRef, labels: Labels | null, t: number, v: number, stale: boolean): SeriesRef | AppendRejection {
+    if (!this.#open) throw new AppendError("appender already committed or rolled back");
+    const r = this.#ref(ref, labels);
+    const rejected = this.head.check(r, t, v, stale);
+    if (rejected === 0) return r; // an exact duplicate: accepted, nothing to write
+    if (rejected !== null) {
+      if (rejected === APPEND_OUT_OF_ORDER) this.head.counters.outOfOrder++;
+      else if (rejected === APPEND_DUPLICATE) this.head.counters.duplicates++;
+      else this.head.counters.outOfBounds++;
+      return rejected;
+    }
+    if (this.#count === this.#refs.length) this.#growBuffers();
+    const i = this.#count++;
+    this.#refs[i] = r;
+    this.#ts[i] = t;
+    this.#values[i] = v;
+    this.#stale[i] = stale ? 1 : 0;
+    return r;
+  }
+
+  #growBuffers(): void {
+    const n = this.#refs.length * 2;
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.#refs = grow(this.#refs);
+    this.#ts = grow(this.#ts);
+    this.#values = grow(this.#values);
+    this.#stale = grow(this.#stale);
+  }
+
+  append(ref: SeriesRef, labels: Labels | null, t: number, v: number): SeriesRef | AppendRejection {
+    return this.#add(ref, labels, t, v, false);
+  }
+
+  appendStale(ref: SeriesRef, labels: Labels | null, t: number): SeriesRef | AppendRejection {
+    return this.#add(ref, labels, t, NaN, true);
+  }
+
+  appendExemplar(): void {
+    // Exemplar storage is not part of the head yet.
+  }
+
+  async commit(): Promise<void> {
+    if (!this.#open) throw new AppendError("appender already committed or rolled back");
+    this.#open = false;
+    if (this.#count === 0 && this.#series.length === 0) return;
+    const tx: HeadTransaction = {
+      series: this.#series,
+      count: this.#count,
+      refs: this.#refs.subarray(0, this.#count),
+      ts: this.#ts.subarray(0, this.#count),
+      values: this.#values.subarray(0, this.#count),
+      stale: this.#stale.subarray(0, this.#count),
+    };
+    await this.head.persist(tx);
+    this.head.apply(tx);
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.#open) throw new AppendError("appender already committed or rolled back");
+    this.#open = false;
+    // Series created by this transaction stay (empty) in the head, as in Prometheus; samples go.
+    if (this.#series.length > 0) await this.head.persist({ series: this.#series, count: 0, refs: new Uint32Array(0), ts: new Float64Array(0), values: new Float64Array(0), stale: new Uint8Array(0) });
+  }
+}
