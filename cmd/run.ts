@@ -2,6 +2,7 @@
 import { ConfigError } from "../core/config/errors.ts";
 import { PluginLoadError } from "../core/plugin-loader.ts";
 import { parseDuration } from "../core/config/duration.ts";
+import { parseBytes } from "../core/config/bytes.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../core/log/logger.ts";
 import { builtinPlugins } from "../plugins/discovery/index.ts";
 import { Server } from "../core/server.ts";
@@ -12,6 +13,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "config.file", placeholder: "FILE", default: "prometheus.yml", help: "Configuration file path." },
   { name: "storage.tsdb.path", placeholder: "DIR", default: "data/", help: "Base path for metrics storage." },
   { name: "storage.tsdb.retention.time", placeholder: "DURATION", default: "15d", help: "How long to retain samples in storage." },
+  { name: "storage.tsdb.retention.size", placeholder: "SIZE", default: "0B", help: "Maximum number of bytes that can be stored for blocks (e.g. 512MB; 0B: no limit)." },
   { name: "web.listen-address", placeholder: "ADDRESS", default: "0.0.0.0:9090", help: "Address to listen on for the web interface and API." },
   { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
   { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
@@ -40,12 +42,20 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`invalid value for '--storage.tsdb.retention.time': ${(err as Error).message}`);
   }
 
+  let retentionSize: number;
+  try {
+    retentionSize = parseBytes(get("storage.tsdb.retention.size"));
+  } catch (err) {
+    throw new UsageError(`invalid value for '--storage.tsdb.retention.size': ${(err as Error).message}`);
+  }
+
   const log = createLogger({ level: get("log.level") as LogLevel, format: get("log.format") as LogFormat });
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
   const server = new Server({
     configFile: get("config.file"),
     storagePath: get("storage.tsdb.path"),
     retentionTime: retention,
+    retentionSize: retentionSize,
     listenAddress: get("web.listen-address"),
     enableLifecycle: get("web.enable-lifecycle") === "true",
     log,

@@ -13,7 +13,7 @@ import { Registry } from "./metrics/registry.ts";
 import type { PluginRegistry } from "./plugin.ts";
 import { createWebApp } from "./web/app.ts";
 import { ScrapeService } from "./scrape/service.ts";
-import { MemoryStorage } from "../storage/memory.ts";
+import { Tsdb } from "../storage/tsdb/index.ts";
 import type { Storage } from "../storage/types.ts";
 import { VERSION } from "./version.ts";
 
@@ -21,6 +21,8 @@ export interface ServerOptions {
   configFile: string;
   storagePath: string;
   retentionTime: number;
+  /** Bytes the block store may use (0: no limit). */
+  retentionSize?: number;
   listenAddress: string;
   enableLifecycle: boolean;
   log: Logger;
@@ -47,7 +49,7 @@ export class Server {
   #config: Config | null = null;
   #http: ReturnType<typeof Bun.serve> | null = null;
   #ready = false;
-  #storage: Storage | null = null;
+  #storage: Tsdb | null = null;
   #scrape: ScrapeService | null = null;
   readonly #subscribers: ConfigSubscriber[] = [];
   readonly #done: Promise<void>;
@@ -93,8 +95,17 @@ export class Server {
     const listen = parseListenAddress(this.opts.listenAddress);
     const config = await this.#load();
     this.#prepareStorage();
-    // The in-memory store stands in until the local TSDB lands (data is not persisted yet).
-    this.#storage = new MemoryStorage();
+    try {
+      this.#storage = await Tsdb.open({
+        dir: this.opts.storagePath,
+        retentionMs: this.opts.retentionTime,
+        retentionBytes: this.opts.retentionSize ?? 0,
+        registry: this.registry,
+        log: log.with({ component: "tsdb" }),
+      });
+    } catch (err) {
+      throw new Error(`Cannot open the TSDB in "${this.opts.storagePath}" (--storage.tsdb.path): ${(err as Error).message}`);
+    }
     this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log, plugins: this.opts.plugins });
     const scrape = this.#scrape;
     this.#subscribers.unshift((c) => scrape.applyConfig(c));
@@ -107,6 +118,7 @@ export class Server {
       reload: () => this.reload(),
       scrapeManager: () => this.#scrape?.manager ?? null,
       discovery: () => this.#scrape?.discovery.status() ?? [],
+      labels: () => this.#storage,
       quit: () => void this.stop("quit requested through /-/quit"),
     });
     try {

@@ -81,3 +81,25 @@ export interface Storage {
 
 /** The largest accepted timestamp: now + 10 minutes (spec §4.5 step 8). */
 export const MAX_FUTURE_MS = 10 * 60_000;
+
+/** What the series and label APIs need from a storage (the TSDB implements it). */
+export interface LabelQuerier {
+  /** Series matching any of the matcher sets with data in [mint, maxt]. */
+  series(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[];
+  labelNames(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[];
+  labelValues(name: string, matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[];
+  /** Head statistics for /api/v1/status/tsdb. */
+  headStats(limit: number): HeadStats;
+}
+
+export interface HeadStats {
+  numSeries: number;
+  chunkCount: number;
+  minTime: number;
+  maxTime: number;
+  numLabelPairs: number;
+  seriesCountByMetricName: Array<{ name: string; value: number }>;
+  labelValueCountByLabelName: Array<{ name: string; value: number }>;
+  memoryInBytesByLabelName: Array<{ name: string; value: number }>;
+  seriesCountByLabelValuePair: Array<{ name: string; value: number }>;
+}

@@ -8,6 +8,8 @@ import type { Registry } from "../metrics/registry.ts";
 import type { ScrapeManager } from "../scrape/manager.ts";
 import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
 import { ok } from "./api.ts";
+import { registerSeriesRoutes } from "./series.ts";
+import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
 
 export interface WebOptions {
@@ -24,6 +26,8 @@ export interface WebOptions {
   scrapeManager?: () => ScrapeManager | null;
   /** Discovery providers and their state, for /api/v1/status/discovery. */
   discovery?: () => ProviderStatus[];
+  /** The storage's series and label index, for /api/v1/series, labels and status/tsdb. */
+  labels?: () => LabelQuerier | null;
 }
 
 const TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
@@ -58,6 +62,7 @@ export function createWebApp(opts: WebOptions): Hono {
 
   registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
   registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
+  registerSeriesRoutes(app, opts.labels ?? (() => null));
   app.get("/api/v1/status/discovery", (c) =>
     ok(c, {
       providers: (opts.discovery?.() ?? []).map((p) => ({ ...p, lastUpdate: p.lastUpdate === 0 ? "0001-01-01T00:00:00Z" : new Date(p.lastUpdate).toISOString() })),

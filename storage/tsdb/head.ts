@@ -45,6 +45,10 @@ export interface HeadOptions {
   onFullChunk?: (chunk: FullChunk) => void;
   chunkSamples?: number;
   blockRangeMs?: number;
+  /** Called when a series gets a new open chunk, with the WAL segment its first sample is in. */
+  onChunkCreated?: (ref: number, segment: number) => void;
+  /** The WAL segment the next commit goes to (read before persisting: segments only grow). */
+  walSegment?: () => number;
 }
 
 export interface HeadCounters {
@@ -77,6 +81,8 @@ export class Head {
   readonly #now: () => number;
   readonly #persist: (tx: HeadTransaction) => Promise<void>;
   readonly #onFullChunk: (chunk: FullChunk) => void;
+  readonly #onChunkCreated: (ref: number, segment: number) => void;
+  readonly walSegment: () => number;
   readonly #chunkSamples: number;
   readonly #blockRange: number;
   readonly #interner = new Interner();
@@ -97,6 +103,8 @@ export class Head {
     this.#now = opts.now ?? Date.now;
     this.#persist = opts.persist ?? (async () => {});
     this.#onFullChunk = opts.onFullChunk ?? (() => {});
+    this.#onChunkCreated = opts.onChunkCreated ?? (() => {});
+    this.walSegment = opts.walSegment ?? (() => 0);
     this.#chunkSamples = opts.chunkSamples ?? CHUNK_SAMPLES;
     this.#blockRange = opts.blockRangeMs ?? BLOCK_RANGE_MS;
   }
@@ -180,14 +188,36 @@ export class Head {
     return null;
   }
 
-  /** Applies a transaction that is already durable. */
-  apply(tx: HeadTransaction): void {
+  /** Refs with an open chunk. */
+  *openRefs(): IterableIterator<number> {
+    for (let ref = 1; ref < this.#nextRef; ref++) if (this.#chunk[ref] !== 0) yield ref;
+  }
+
+  /** Every series in the head. */
+  *allSeries(): IterableIterator<{ ref: number; labels: Labels }> {
+    for (let ref = 1; ref < this.#nextRef; ref++) {
+      const labels = this.#labels[ref];
+      if (labels !== undefined) yield { ref, labels };
+    }
+  }
+
+  /**
+   * Applies a transaction that is already durable. `segment`: the WAL segment it was written
+   * to, or at most (-1 when unknown, as in replay: the chunk then pins the WAL until flushed).
+   */
+  apply(tx: HeadTransaction, segment = -1): void {
     const codec = this.#codec;
     for (let i = 0; i < tx.count; i++) {
       const ref = tx.refs[i]!;
       const t = tx.ts[i]!;
       const stale = tx.stale[i] === 1;
       const v = tx.values[i]!;
+      // A replayed sample that is already in a flushed chunk (or a race between two
+      // transactions of the same series) must not reach a fresh chunk out of order.
+      if (t <= this.#lastT[ref]!) {
+        if (t < this.#lastT[ref]!) this.counters.outOfOrder++;
+        continue;
+      }
       let c = this.#chunk[ref]!;
       if (c !== 0) {
         const blockEnd = Math.floor(this.#chunkMin[ref]! / this.#blockRange) * this.#blockRange + this.#blockRange;
@@ -201,6 +231,7 @@ export class Head {
         this.#chunk[ref] = c;
         this.#chunkMin[ref] = t;
         this.counters.chunksCreated++;
+        this.#onChunkCreated(ref, segment);
       }
       // A text NaN is Prometheus's NormalNaN; JS cannot hand over payload bits.
       const r = stale ? codec.appendStale(c, t) : v !== v ? codec.appendBits(c, t, 0x7ff80000, 1) : codec.append(c, t, v);
@@ -266,6 +297,11 @@ export class Head {
       it.close();
     }
     return out;
+  }
+
+  /** The newest sample time of a series, in the head or flushed (−Infinity: none). */
+  lastTime(ref: number): number {
+    return this.#lastT[ref] ?? -Infinity;
   }
 
   /** Open chunk sample count of a series (0 without one). */
@@ -356,8 +392,9 @@ class HeadAppender implements Appender {
       values: this.#values.subarray(0, this.#count),
       stale: this.#stale.subarray(0, this.#count),
     };
+    const segment = this.head.walSegment();
     await this.head.persist(tx);
-    this.head.apply(tx);
+    this.head.apply(tx, segment);
   }
 
   async rollback(): Promise<void> {

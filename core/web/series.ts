@@ -1,0 +1,127 @@
+/**
+ * The series and label APIs (`/api/v1/series`, `/api/v1/labels`,
+ * `/api/v1/label/<name>/values`) and `/api/v1/status/tsdb`, with Prometheus's parameters
+ * (`match[]`, `start`, `end`, `limit`), JSON shapes and errors.
+ */
+import type { Context, Hono } from "hono";
+import type { LabelQuerier, Matcher } from "../../storage/types.ts";
+import { apiError, ok } from "./api.ts";
+import { parseSelector } from "./selector.ts";
+
+/** Go's time.Time min/max as Prometheus's API uses them for an open range, in ms. */
+export const MIN_TIME = -9223372036854776;
+export const MAX_TIME = 9223372036854776;
+
+/** `start`/`end`/`time`: unix seconds (with fractions) or RFC 3339. */
+export function parseTime(value: string | undefined, fallback: number, name: string): number | string {
+  if (value === undefined || value === "") return fallback;
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const t = Date.parse(value);
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(t)) return t;
+  return `invalid parameter "${name}": cannot parse "${value}" to a valid timestamp`;
+}
+
+function params(c: Context): URLSearchParams {
+  return new URL(c.req.url).searchParams;
+}
+
+async function formParams(c: Context): Promise<URLSearchParams> {
+  const q = params(c);
+  if (c.req.method === "POST" && (c.req.header("content-type") ?? "").startsWith("application/x-www-form-urlencoded")) {
+    const body = new URLSearchParams(await c.req.text());
+    for (const [k, v] of body) q.append(k, v);
+  }
+  return q;
+}
+
+function parseRange(q: URLSearchParams): { mint: number; maxt: number } | string {
+  const mint = parseTime(q.get("start") ?? undefined, MIN_TIME, "start");
+  if (typeof mint === "string") return mint;
+  const maxt = parseTime(q.get("end") ?? undefined, MAX_TIME, "end");
+  if (typeof maxt === "string") return maxt;
+  if (maxt < mint) return `invalid parameter "end": end timestamp must not be before start time`;
+  return { mint, maxt };
+}
+
+function parseMatchers(q: URLSearchParams): Matcher[][] | string {
+  const out: Matcher[][] = [];
+  for (const m of q.getAll("match[]")) {
+    try {
+      out.push(parseSelector(m));
+    } catch (err) {
+      return `invalid parameter "match[]": ${(err as Error).message}`;
+    }
+  }
+  return out;
+}
+
+/** The parameters every series and label endpoint takes, or the first error. */
+function common(q: URLSearchParams): { mint: number; maxt: number; sets: Matcher[][]; limit: number } | string {
+  const range = parseRange(q);
+  if (typeof range === "string") return range;
+  const sets = parseMatchers(q);
+  if (typeof sets === "string") return sets;
+  const limit = parseLimit(q);
+  if (typeof limit === "string") return limit;
+  return { ...range, sets, limit };
+}
+
+/** The answer, cut to `limit` with Prometheus's warning. */
+function limited<T>(c: Context, items: T[], limit: number): Response {
+  return limit > 0 && items.length > limit ? ok(c, items.slice(0, limit), ["results truncated due to limit"]) : ok(c, items);
+}
+
+function parseLimit(q: URLSearchParams): number | string {
+  const v = q.get("limit");
+  if (v === null || v === "") return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) return `invalid parameter "limit": cannot parse "${v}" to a non-negative integer`;
+  return n;
+}
+
+export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | null): void {
+  const handle = (fn: (c: Context, q: URLSearchParams, db: LabelQuerier) => Response) => async (c: Context) => {
+    const db = querier();
+    if (db === null) return apiError(c, "unavailable", "storage is not ready");
+    return fn(c, await formParams(c), db);
+  };
+
+  const series = handle((c, q, db) => {
+    const p = common(q);
+    if (typeof p === "string") return apiError(c, "bad_data", p);
+    if (p.sets.length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
+    return limited(c, db.series(p.sets, p.mint, p.maxt).map((l) => l.toObject()), p.limit);
+  });
+  app.on(["GET", "POST"], "/api/v1/series", series);
+
+  const labels = handle((c, q, db) => {
+    const p = common(q);
+    if (typeof p === "string") return apiError(c, "bad_data", p);
+    return limited(c, db.labelNames(p.sets, p.mint, p.maxt), p.limit);
+  });
+  app.on(["GET", "POST"], "/api/v1/labels", labels);
+
+  app.get("/api/v1/label/:name/values", handle((c, q, db) => {
+    let name = c.req.param("name") ?? "";
+    // UTF-8 label names come escaped as U__... (Prometheus's value encoding).
+    if (name.startsWith("U__")) name = name.slice(3).replace(/_([0-9a-fA-F]+)_/g, (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
+    if (name === "" || !name.isWellFormed()) return apiError(c, "bad_data", `invalid label name: "${c.req.param("name")}"`);
+    const p = common(q);
+    if (typeof p === "string") return apiError(c, "bad_data", p);
+    return limited(c, db.labelValues(name, p.sets, p.mint, p.maxt), p.limit);
+  }));
+
+  app.get("/api/v1/status/tsdb", handle((c, q, db) => {
+    const raw = q.get("limit") ?? "10";
+    const limit = Number(raw);
+    if (!Number.isInteger(limit) || limit <= 0) return apiError(c, "bad_data", `limit must be a positive number`);
+    const s = db.headStats(limit);
+    return ok(c, {
+      headStats: { numSeries: s.numSeries, numLabelPairs: s.numLabelPairs, chunkCount: s.chunkCount, minTime: s.minTime, maxTime: s.maxTime },
+      seriesCountByMetricName: s.seriesCountByMetricName,
+      labelValueCountByLabelName: s.labelValueCountByLabelName,
+      memoryInBytesByLabelName: s.memoryInBytesByLabelName,
+      seriesCountByLabelValuePair: s.seriesCountByLabelValuePair,
+    });
+  }));
+}

@@ -1,0 +1,256 @@
+/**
+ * gleaner's local TSDB: the head (open XOR chunks in WASM memory), the write-ahead log
+ * (every commit durable before it is applied), and the SQLite block store for cut chunks,
+ * with retention and compaction; a querier over all three.
+ *
+ * Durability: a commit resolves only after its WAL record is fsynced (or, with a group-commit
+ * interval, after the fsync that covers it). A WAL record holds a whole scrape, so kill -9
+ * loses at most the commits not yet fsynced and never half a scrape.
+ *
+ * Layout under --storage.tsdb.path: `wal/` (segments and checkpoints) and `blocks.db`.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../../core/log/logger.ts";
+import type { Registry } from "../../core/metrics/registry.ts";
+import type { Labels } from "../../core/model/labels.ts";
+import { core as sharedCore } from "../../wasm/index.ts";
+import { XorCodec } from "../../wasm/xor.ts";
+import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesData, Storage } from "../types.ts";
+import { BlockStore } from "./blocks/index.ts";
+import { Head, type FullChunk } from "./head.ts";
+import { Wal } from "./wal/index.ts";
+
+export interface TsdbOptions {
+  dir: string;
+  /** Samples older than this are deleted (0: keep). */
+  retentionMs: number;
+  /** The block store is kept under this many bytes (0: no limit). */
+  retentionBytes: number;
+  registry: Registry;
+  log: Logger;
+  /** 0: fsync every commit; >0: group commit at most this often. */
+  fsyncIntervalMs?: number;
+  /** How often cut chunks go to the block store (and the WAL is checkpointed). */
+  flushIntervalMs?: number;
+  now?: () => number;
+}
+
+const top = (pairs: Array<[string, number]>, limit: number) =>
+  pairs.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([name, value]) => ({ name, value }));
+
+export class Tsdb implements Storage, Querier, LabelQuerier {
+  readonly head: Head;
+  /** Chunks cut from the head, waiting for the next flush. */
+  #pending: Array<FullChunk & { segment: number }> = [];
+  /** WAL segment in which each series' open chunk started. */
+  readonly #chunkSegment = new Map<number, number>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #flushing: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(
+    private readonly opts: TsdbOptions,
+    private readonly codec: XorCodec,
+    readonly wal: Wal,
+    readonly blocks: BlockStore,
+  ) {
+    this.head = new Head({
+      codec,
+      ...(opts.now ? { now: opts.now } : {}),
+      persist: (tx) => this.wal.commit(tx.series, tx),
+      onFullChunk: (c) => void this.#pending.push({ ...c, segment: this.#chunkSegment.get(c.ref) ?? this.wal.segment }),
+      onChunkCreated: (ref, segment) => void this.#chunkSegment.set(ref, segment),
+      walSegment: () => this.wal.segment,
+    });
+    this.#registerMetrics(opts.registry);
+  }
+
+  /** Opens (or creates) the TSDB under `dir`: block store series, then WAL replay. */
+  static async open(opts: TsdbOptions): Promise<Tsdb> {
+    mkdirSync(opts.dir, { recursive: true });
+    const codec = new XorCodec(await sharedCore());
+    const blocks = BlockStore.open(join(opts.dir, "blocks.db"));
+    const wal = await Wal.open({ dir: join(opts.dir, "wal"), fsyncIntervalMs: opts.fsyncIntervalMs ?? 0 });
+    const db = new Tsdb(opts, codec, wal, blocks);
+    await db.#load();
+    db.#timer = setInterval(() => void db.flush(), opts.flushIntervalMs ?? 10_000);
+    return db;
+  }
+
+  async #load(): Promise<void> {
+    const { log } = this.opts;
+    const started = performance.now();
+    for (const { ref, labels } of this.blocks.allSeries()) this.head.addSeries(labels, ref);
+    // Samples already in blocks must not be appended again from the WAL.
+    for (const [ref, maxt] of this.blocks.maxTimes()) this.head.setLastTime(ref, maxt);
+    const replay = await this.wal.replay({
+      series: (s) => void this.head.addSeries(s.labels, s.ref),
+      samples: (s) => this.head.apply({ series: [], ...s }),
+    });
+    if (replay.corruption !== null) {
+      log.warn("The WAL had a damaged record; everything before it was replayed", { segment: replay.corruption.segment, offset: replay.corruption.offset, reason: replay.corruption.reason });
+    }
+    log.info("TSDB loaded", { series: this.head.seriesCount, walRecords: replay.records, walSamples: replay.samples, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+  }
+
+  appender(): Appender {
+    return this.head.appender();
+  }
+
+  /** Writes cut chunks to the block store, checkpoints the WAL, applies retention. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length > 0) {
+      // Idempotent, and retention may have removed a series that has chunks again.
+      const series = [...new Set(batch.map((c) => c.ref))].map((ref) => ({ ref, labels: this.head.labelsOf(ref)! }));
+      try {
+        this.blocks.upsertSeries(series);
+        this.blocks.writeChunks(batch);
+      } catch (err) {
+        // Keep them for the next flush; the WAL still holds their samples.
+        this.#pending = [...batch, ...this.#pending];
+        this.opts.log.error("Writing chunks to the block store failed; will retry", { err });
+        return;
+      }
+    }
+    // Segments older than every open or unflushed chunk are in the block store: drop them.
+    let needed = this.wal.segment;
+    for (const ref of this.head.openRefs()) needed = Math.min(needed, this.#chunkSegment.get(ref) ?? -1);
+    for (const c of this.#pending) needed = Math.min(needed, c.segment);
+    if (needed > this.#checkpointed) {
+      await this.wal.checkpoint(this.head.allSeries(), needed);
+      this.#checkpointed = needed;
+    }
+    const now = (this.opts.now ?? Date.now)();
+    if (this.opts.retentionMs > 0 || this.opts.retentionBytes > 0) {
+      const deleted = this.blocks.applyRetention({ minTime: this.opts.retentionMs > 0 ? now - this.opts.retentionMs : -Infinity, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
+      if (deleted.chunks > 0) this.opts.log.info("Deleted data past retention", deleted);
+    }
+  }
+
+  #checkpointed = 0;
+
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
+    const refs = this.head.matching(matchers);
+    const stored = this.blocks.chunks(refs, mint, maxt);
+    const byRef = new Map<number, Uint8Array[]>();
+    for (const c of [...stored, ...this.#pending.filter((c) => c.maxt >= mint && c.mint <= maxt)]) {
+      const list = byRef.get(c.ref) ?? [];
+      list.push(c.data);
+      byRef.set(c.ref, list);
+    }
+    const out: SeriesData[] = [];
+    for (const ref of refs) {
+      const samples: Sample[] = [];
+      for (const data of byRef.get(ref) ?? []) this.#decode(data, mint, maxt, samples);
+      const head = this.head.samples(ref, mint, maxt);
+      for (const s of head) samples.push(s);
+      if (samples.length === 0) continue;
+      samples.sort((a, b) => a.t - b.t);
+      const unique = samples.filter((s, i) => i === 0 || s.t !== samples[i - 1]!.t);
+      out.push({ labels: this.head.labelsOf(ref) as Labels, samples: unique });
+    }
+    return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
+  }
+
+  /** Refs matching any of the sets (all series for no sets) with data at or after mint. */
+  #refs(sets: readonly (readonly Matcher[])[], mint: number): number[] {
+    const refs = new Set<number>();
+    if (sets.length === 0) for (const { ref } of this.head.allSeries()) refs.add(ref);
+    for (const set of sets) for (const ref of this.head.matching(set)) refs.add(ref);
+    return [...refs].filter((ref) => this.head.lastTime(ref) >= mint);
+  }
+
+  series(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Labels[] {
+    return this.#refs(sets, mint)
+      .map((ref) => this.head.labelsOf(ref)!)
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  labelNames(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): string[] {
+    const names = new Set<string>();
+    for (const ref of this.#refs(sets, mint)) for (const [n] of this.head.labelsOf(ref)!) names.add(n);
+    return [...names].sort();
+  }
+
+  labelValues(name: string, sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): string[] {
+    const values = new Set<string>();
+    for (const ref of this.#refs(sets, mint)) {
+      const v = this.head.labelsOf(ref)!.get(name);
+      if (v !== "") values.add(v);
+    }
+    return [...values].sort();
+  }
+
+  headStats(limit: number): HeadStats {
+    const p = this.head.postings.stats();
+    let minTime = Infinity;
+    let maxTime = -Infinity;
+    for (const { ref } of this.head.allSeries()) {
+      const t = this.head.lastTime(ref);
+      if (t > maxTime) maxTime = t;
+      if (t > -Infinity && t < minTime) minTime = t;
+    }
+    return {
+      numSeries: this.head.seriesCount,
+      chunkCount: this.head.chunkCount,
+      minTime: Number.isFinite(minTime) ? minTime : 0,
+      maxTime: Number.isFinite(maxTime) ? maxTime : 0,
+      numLabelPairs: p.pairs.length,
+      seriesCountByMetricName: top(this.head.postings.valueCounts("__name__"), limit),
+      labelValueCountByLabelName: top(p.names, limit),
+      memoryInBytesByLabelName: top(p.memory, limit),
+      seriesCountByLabelValuePair: top(p.pairs, limit),
+    };
+  }
+
+  #decode(data: Uint8Array, mint: number, maxt: number, into: Sample[]): void {
+    const c = this.codec.fromBytes(data);
+    const it = this.codec.iterator(c);
+    try {
+      while (it.next()) {
+        const t = it.t;
+        if (t < mint || t > maxt) continue;
+        into.push(it.isStale ? { t, v: NaN, stale: true } : { t, v: it.value, stale: false });
+      }
+    } finally {
+      it.close();
+      this.codec.free(c);
+    }
+  }
+
+  #registerMetrics(r: Registry): void {
+    const h = this.head.counters;
+    r.collector("prometheus_tsdb_head_series", "Total number of series in the head block.", "gauge", () => [{ value: this.head.seriesCount }]);
+    r.collector("prometheus_tsdb_head_chunks", "Total number of chunks in the head block.", "gauge", () => [{ value: this.head.chunkCount }]);
+    r.collector("prometheus_tsdb_head_samples_appended_total", "Total number of appended samples.", "counter", () => [{ labels: { type: "float" }, value: h.samplesAppended }]);
+    r.collector("prometheus_tsdb_head_chunks_created_total", "Total number of chunks created in the head.", "counter", () => [{ value: h.chunksCreated }]);
+    r.collector("prometheus_tsdb_head_series_created_total", "Total number of series created in the head.", "counter", () => [{ value: h.seriesCreated }]);
+    r.collector("prometheus_tsdb_out_of_order_samples_total", "Total number of out of order samples ingestion failed attempts.", "counter", () => [{ labels: { type: "float" }, value: h.outOfOrder }]);
+    r.collector("prometheus_tsdb_out_of_bound_samples_total", "Total number of out of bound samples ingestion failed attempts.", "counter", () => [{ labels: { type: "float" }, value: h.outOfBounds }]);
+    r.collector("prometheus_tsdb_storage_blocks_bytes", "The number of bytes that are currently used for local storage by all blocks.", "gauge", () => [{ value: this.blocks.sizeBytes() }]);
+    r.collector("prometheus_tsdb_wal_fsync_duration_seconds_sum", "Duration of write log fsync, summed.", "gauge", () => [{ value: this.wal.stats().fsyncSeconds }]);
+    r.collector("prometheus_tsdb_wal_writes_total", "Records written to the write log.", "counter", () => [{ value: this.wal.stats().records }]);
+    r.collector("prometheus_tsdb_wal_bytes_total", "Bytes written to the write log.", "counter", () => [{ value: this.wal.stats().bytesWritten }]);
+    r.collector("prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions.", "counter", () => [{ value: this.wal.stats().corruptions }]);
+    r.collector("prometheus_tsdb_wal_segment_current", "Write log segment index that TSDB is currently writing to.", "gauge", () => [{ value: this.wal.segment }]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await this.flush();
+    await this.wal.close();
+    this.blocks.close();
+  }
+}
