@@ -204,8 +204,9 @@ export class Head {
   /**
    * Applies a transaction that is already durable. `segment`: the WAL segment it was written
    * to, or at most (-1 when unknown, as in replay: the chunk then pins the WAL until flushed).
+   * `replaying`: samples from the WAL at start-up, not counted as appended.
    */
-  apply(tx: HeadTransaction, segment = -1): void {
+  apply(tx: HeadTransaction, segment = -1, replaying = false): void {
     const codec = this.#codec;
     for (let i = 0; i < tx.count; i++) {
       const ref = tx.refs[i]!;
@@ -247,7 +248,8 @@ export class Head {
       this.#lastT[ref] = t;
       this.#lastV[ref] = v;
       this.#lastStale[ref] = stale ? 1 : 0;
-      this.counters.samplesAppended++;
+      // As in Prometheus, WAL replay does not count as appending.
+      if (!replaying) this.counters.samplesAppended++;
     }
   }
 

@@ -86,7 +86,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     for (const [ref, maxt] of this.blocks.maxTimes()) this.head.setLastTime(ref, maxt);
     const replay = await this.wal.replay({
       series: (s) => void this.head.addSeries(s.labels, s.ref),
-      samples: (s) => this.head.apply({ series: [], ...s }),
+      samples: (s) => this.head.apply({ series: [], ...s }, -1, true),
     });
     if (replay.corruption !== null) {
       log.warn("The WAL had a damaged record; everything before it was replayed", { segment: replay.corruption.segment, offset: replay.corruption.offset, reason: replay.corruption.reason });

@@ -1,16 +1,15 @@
 import { beforeAll, expect, test } from "bun:test";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runToEnd, startGleaner, tempDir } from "./harness.ts";
+import { compiledBinary, ROOT, runToEnd, startGleaner, tempDir } from "./harness.ts";
 
 // The single binary, built as `npm run build` builds it, then run from a directory with
 // nothing beside it.
 const dir = tempDir("gleaner-bin-");
-const binary = join(dir, "gleaner");
+let binary = "";
 
 beforeAll(async () => {
-  const build = await runToEnd([process.execPath], ["build", "--compile", "--minify", join(ROOT, "cmd/gleaner.ts"), "--outfile", binary]);
-  if (build.code !== 0) throw new Error(`bun build --compile failed:\n${build.stdout}${build.stderr}`);
+  binary = await compiledBinary();
 }, 120_000);
 
 test("the compiled binary checks a config from another directory", async () => {

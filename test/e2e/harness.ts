@@ -64,3 +64,16 @@ export async function startGleaner(cmd: string[], args: string[], cwd = ROOT): P
   const m = await g.waitFor(/Server is ready to receive web requests\.\W+address\W+([\d.]+:\d+)/);
   return { g, base: `http://${m[1]}` };
 }
+
+let built: Promise<string> | null = null;
+
+/** Builds dist-like `gleaner` once per test run (as `npm run build` does) and returns its path. */
+export function compiledBinary(): Promise<string> {
+  built ??= (async () => {
+    const binary = join(tempDir("gleaner-bin-"), "gleaner");
+    const build = await runToEnd([process.execPath], ["build", "--compile", "--minify", ENTRY, "--outfile", binary]);
+    if (build.code !== 0) throw new Error(`bun build --compile failed:\n${build.stdout}${build.stderr}`);
+    return binary;
+  })();
+  return built;
+}
