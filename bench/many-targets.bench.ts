@@ -5,7 +5,10 @@
  * missed intervals and the spread of scrape intervals. The target server runs in its own
  * process; its CPU is reported separately.
  *
- *   bun bench/many-targets.bench.ts [targets=1000] [series=1000] [interval=10s] [seconds=60]
+ *   bun bench/many-targets.bench.ts [targets=1000] [series=1000] [interval=10s] [seconds=60] [storage=counting|tsdb]
+ *
+ * With `tsdb` the samples go to gleaner's TSDB in a temporary directory (WAL with fsync per
+ * commit, head chunks, block store), and its disk use is reported too.
  */
 import { parseConfig } from "../core/config/load.ts";
 import { parseDuration } from "../core/config/duration.ts";
@@ -13,6 +16,10 @@ import { createLogger } from "../core/log/logger.ts";
 import { Registry } from "../core/metrics/registry.ts";
 import { ScrapeService } from "../core/scrape/service.ts";
 import { CountingStorage } from "./support/counting-storage.ts";
+import { Tsdb } from "../storage/tsdb/index.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const [targets = 1000, series = 1000] = process.argv.slice(2, 4).map(Number);
 const intervalText = process.argv[4] ?? "10s";
@@ -36,20 +43,25 @@ const config = parseConfig(
   `scrape_configs:\n  - job_name: bench\n    scrape_interval: ${intervalText}\n    scrape_timeout: ${intervalText}\n    static_configs:\n      - targets: [${addresses.map((a) => `'${a}'`).join(", ")}]\n`,
   "bench.yml",
 );
-const storage = new CountingStorage();
+const storageKind = process.argv[6] ?? "counting";
+const dataDir = mkdtempSync(join(tmpdir(), "gleaner-bench-tsdb-"));
+const counting = new CountingStorage();
 const registry = new Registry();
+const tsdb = storageKind === "tsdb" ? await Tsdb.open({ dir: dataDir, retentionMs: 0, retentionBytes: 0, registry, log: createLogger({ level: "warn", format: "logfmt" }) }) : null;
+const storage = tsdb ?? counting;
+const appendedTotal = () => (tsdb ? tsdb.head.counters.samplesAppended : counting.samples);
 const service = await ScrapeService.create({ storage, registry, log: createLogger({ level: "warn", format: "logfmt" }) });
 await service.applyConfig(config);
 
 const status = () => service.manager.pools().get("bench")!.activeTargets().map((t) => t.status);
-const warmup = interval + 5_000;
+const warmup = Number(process.env.WARMUP_S ?? 0) * 1000 || interval + 5_000;
 console.log(`${targets} targets × ${series} series every ${intervalText}; warm-up ${warmup / 1000}s, then ${seconds}s measured`);
 await Bun.sleep(warmup);
 
 const scrapes0 = new Map(status().map((s, i) => [i, s.lastScrape]));
 const cpu0 = procCpu("self");
 const srv0 = procCpu(server.pid);
-const samples0 = storage.samples;
+const samples0 = appendedTotal();
 const t0 = performance.now();
 let counted = 0;
 let late = 0;
@@ -70,7 +82,7 @@ while (Date.now() < deadline) {
 const wall = (performance.now() - t0) / 1000;
 const cpu = procCpu("self") - cpu0;
 const srv = procCpu(server.pid) - srv0;
-const samples = storage.samples - samples0;
+const samples = appendedTotal() - samples0;
 const expected = (targets * seconds * 1000) / interval;
 const errors = status().filter((s) => s.health !== "up");
 durations.sort((a, b) => a - b);
@@ -83,8 +95,20 @@ console.log(`target server CPU: ${srv.toFixed(2)} s (${((srv / wall) * 100).toFi
 console.log(`scrape duration p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms`);
 const intervals = registry.expose().split("\n").filter((l) => l.startsWith("prometheus_target_interval_length_seconds{"));
 console.log(intervals.join("\n"));
-console.log(`RSS: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
-scrapes0.clear();
+const rss = process.memoryUsage().rss;
+console.log(`RSS: ${(rss / 2 ** 20).toFixed(0)} MiB = ${(rss / (targets * series)).toFixed(0)} B per active series`);
 await service.stop();
+if (tsdb !== null) {
+  await tsdb.flush();
+  const walBytes = tsdb.wal.stats().bytesWritten;
+  const total = tsdb.head.counters.samplesAppended;
+  console.log(`WAL: ${(walBytes / total).toFixed(2)} bytes per sample written; block store ${(tsdb.blocks.sizeBytes() / 2 ** 20).toFixed(1)} MiB`);
+  const q0 = performance.now();
+  const sel = tsdb.select([{ type: "=~", name: "instance", value: "127\\.0\\.1\\.(1|2|3|4)?[0-9]:.*" }, { type: "=", name: "__name__", value: "http_requests_total" }], Date.now() - 2 * 3_600_000, Date.now());
+  console.log(`query: ${sel.length} series over 2h in ${(performance.now() - q0).toFixed(0)} ms`);
+  await tsdb.close();
+}
+rmSync(dataDir, { recursive: true, force: true });
+scrapes0.clear();
 server.kill();
 process.exit(0);

@@ -130,6 +130,11 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
       await this.wal.checkpoint(this.head.allSeries(), needed);
       this.#checkpointed = needed;
     }
+    // Merge small chunk rows now and then (cheap when there is nothing to merge).
+    if (++this.#flushes % 30 === 0) {
+      const r = this.blocks.compact();
+      if (r.rowsAfter < r.rowsBefore) this.opts.log.debug("Compacted the block store", r);
+    }
     const now = (this.opts.now ?? Date.now)();
     if (this.opts.retentionMs > 0 || this.opts.retentionBytes > 0) {
       const deleted = this.blocks.applyRetention({ minTime: this.opts.retentionMs > 0 ? now - this.opts.retentionMs : -Infinity, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
@@ -138,6 +143,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
   }
 
   #checkpointed = 0;
+  #flushes = 0;
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
     const refs = this.head.matching(matchers);
