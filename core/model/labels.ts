@@ -53,6 +53,21 @@ export class Labels {
     return new Labels(flat);
   }
 
+  /**
+   * From names and values interleaved, already sorted by name (as stored labels are): a
+   * single pass checks that and falls back to from() when it does not hold.
+   */
+  static fromSorted(flat: readonly string[]): Labels {
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i + 1] === "" || (i > 0 && !(flat[i - 2]! < flat[i]!))) {
+        const pairs: Array<[string, string]> = [];
+        for (let j = 0; j < flat.length; j += 2) pairs.push([flat[j]!, flat[j + 1]!]);
+        return Labels.from(pairs);
+      }
+    }
+    return new Labels(flat);
+  }
+
   get size(): number {
     return this.#flat.length / 2;
   }

@@ -153,7 +153,9 @@ export class Head {
   addSeries(labels: Labels, ref = this.#nextRef): number {
     const existing = this.#byKey.get(labels.key);
     if (existing !== undefined) return existing;
-    const interned = Labels.from([...labels].map(([n, v]) => [this.#interner.intern(n), this.#interner.intern(v)] as [string, string]));
+    const flat: string[] = [];
+    for (const [n, v] of labels) flat.push(this.#interner.intern(n), this.#interner.intern(v));
+    const interned = Labels.fromSorted(flat);
     this.#grow(ref);
     this.#labels[ref] = interned;
     this.#byKey.set(interned.key, ref);

@@ -149,9 +149,9 @@ export function decodeTx(b: Uint8Array, start: number, end: number): DecodedTx {
   for (let k = 0; k < ns; k++) {
     ref += unzigzag(r.varint());
     const nl = r.varint();
-    const entries: [string, string][] = [];
-    for (let j = 0; j < nl; j++) entries.push([r.string(), r.string()]);
-    series.push({ ref, labels: Labels.from(entries) });
+    const flat: string[] = [];
+    for (let j = 0; j < nl; j++) flat.push(r.string(), r.string());
+    series.push({ ref, labels: Labels.fromSorted(flat) });
   }
   const n = r.varint();
   if (n === 0) {
