@@ -18,7 +18,8 @@ if (!mounted) {
   console.warn(msg);
 }
 afterAll(() => {
-  if (mounted) Bun.spawnSync(["umount", mountpoint]);
+  // Lazily: the test process may still hold a handle until it exits.
+  if (mounted) Bun.spawnSync(["umount", "-l", mountpoint]);
 });
 
 const T0 = 1_800_000_000_000;
