@@ -263,6 +263,22 @@ export class Head {
     this.counters.chunksCut++;
   }
 
+  /**
+   * Cuts the open chunks of series that got no sample since `before` (vanished series), so
+   * their data moves to the block store and their WASM memory is freed. Returns how many.
+   */
+  cutIdle(before: number): number {
+    let n = 0;
+    for (let ref = 1; ref < this.#nextRef; ref++) {
+      const c = this.#chunk[ref]!;
+      if (c !== 0 && this.#lastT[ref]! < before) {
+        this.#cut(ref, c);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Cuts every open chunk (shutdown, or when the head must be flushed whole). */
   cutAll(): void {
     for (let ref = 1; ref < this.#nextRef; ref++) {
@@ -301,6 +317,26 @@ export class Head {
       it.close();
     }
     return out;
+  }
+
+  /**
+   * Forgets series whose newest sample is older than `minTime` and that have no open chunk:
+   * retention removed all their data. Returns how many went.
+   */
+  gc(minTime: number): number {
+    const gone = new Set<number>();
+    for (let ref = 1; ref < this.#nextRef; ref++) {
+      const labels = this.#labels[ref];
+      if (labels === undefined || this.#chunk[ref] !== 0 || !(this.#lastT[ref]! < minTime)) continue;
+      gone.add(ref);
+    }
+    if (gone.size === 0) return 0;
+    this.postings.remove(gone, (ref) => this.#labels[ref]);
+    for (const ref of gone) {
+      this.#byKey.delete(this.#labels[ref]!.key);
+      this.#labels[ref] = undefined;
+    }
+    return gone.size;
   }
 
   /** The newest sample time of a series, in the head or flushed (−Infinity: none). */

@@ -9,7 +9,7 @@ import { Tsdb } from "./index.ts";
 
 const T0 = 1_800_000_000_000;
 
-async function open(dir: string, lines: string[] = [], now = () => T0 + 10 * 3_600_000, retentionMs = 0) {
+async function open(dir: string, lines: string[] = [], now = () => T0 + 2 * 3_600_000, retentionMs = 0) {
   return Tsdb.open({ dir, retentionMs, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "info", format: "logfmt", write: (l) => lines.push(l) }), now, flushIntervalMs: 3_600_000 });
 }
 
@@ -104,5 +104,27 @@ test("the series and label index answer the API's questions", async () => {
   expect(db.labelNames([], -Infinity, Infinity)).toEqual(["__name__", "i"]);
   expect(db.labelValues("i", [[{ type: "!=", name: "i", value: "2" }]], -Infinity, Infinity)).toEqual(["0", "1"]);
   expect(db.headStats(2)).toMatchObject({ numSeries: 3, seriesCountByMetricName: [{ name: "m", value: 3 }] });
+  await db.close();
+});
+
+test("a series that went quiet moves to the block store, and leaves the head once retention passes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+  let now = T0 + 60_000;
+  const db = await open(dir, [], () => now, 24 * 3_600_000);
+  const a = db.appender();
+  a.append(0, Labels.from({ __name__: "m", i: "gone" }), T0, 1);
+  a.append(0, Labels.from({ __name__: "m", i: "stays" }), T0, 1);
+  await a.commit();
+  now = T0 + 3 * 3_600_000;
+  const b = db.appender();
+  b.append(0, Labels.from({ __name__: "m", i: "stays" }), now - 1000, 2);
+  await b.commit();
+  await db.flush();
+  expect(db.head.openSamples(db.head.refOf(Labels.from({ __name__: "m", i: "gone" }))!)).toBe(0);
+  expect(values(db, "gone" as unknown as number)).toEqual([1]); // read back from the block store
+  now = T0 + 26 * 3_600_000;
+  await db.flush();
+  expect(db.head.refOf(Labels.from({ __name__: "m", i: "gone" }))).toBeUndefined();
+  expect(db.series([[{ type: "=", name: "__name__", value: "m" }]], -Infinity, Infinity).map(String)).toEqual(['m{i="stays"}']);
   await db.close();
 });

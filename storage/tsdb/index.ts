@@ -18,7 +18,7 @@ import { core as sharedCore } from "../../wasm/index.ts";
 import { XorCodec } from "../../wasm/xor.ts";
 import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesData, Storage } from "../types.ts";
 import { BlockStore } from "./blocks/index.ts";
-import { Head, type FullChunk } from "./head.ts";
+import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
 import { Wal } from "./wal/index.ts";
 
 export interface TsdbOptions {
@@ -107,6 +107,8 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
   }
 
   async #flush(): Promise<void> {
+    // Series that went quiet a block range ago leave their open chunk for the block store.
+    this.head.cutIdle((this.opts.now ?? Date.now)() - BLOCK_RANGE_MS);
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length > 0) {
@@ -137,8 +139,11 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     }
     const now = (this.opts.now ?? Date.now)();
     if (this.opts.retentionMs > 0 || this.opts.retentionBytes > 0) {
-      const deleted = this.blocks.applyRetention({ minTime: this.opts.retentionMs > 0 ? now - this.opts.retentionMs : -Infinity, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
-      if (deleted.chunks > 0) this.opts.log.info("Deleted data past retention", deleted);
+      const minTime = this.opts.retentionMs > 0 ? now - this.opts.retentionMs : -Infinity;
+      const deleted = this.blocks.applyRetention({ minTime, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
+      // Series with nothing left anywhere leave memory too (label churn does not grow the head forever).
+      const forgotten = this.head.gc(minTime);
+      if (deleted.chunks > 0 || forgotten > 0) this.opts.log.info("Deleted data past retention", { ...deleted, headSeries: forgotten });
     }
   }
 
