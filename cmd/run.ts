@@ -14,6 +14,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "storage.tsdb.path", placeholder: "DIR", default: "data/", help: "Base path for metrics storage." },
   { name: "storage.tsdb.retention.time", placeholder: "DURATION", default: "15d", help: "How long to retain samples in storage." },
   { name: "storage.tsdb.retention.size", placeholder: "SIZE", default: "0B", help: "Maximum number of bytes that can be stored for blocks (e.g. 512MB; 0B: no limit)." },
+  { name: "storage.tsdb.wal-fsync-interval", placeholder: "DURATION", default: "0s", help: "Group commit: fsync the WAL at most this often (0s: before every scrape is acknowledged; kill -9 can lose at most this much)." },
   { name: "web.listen-address", placeholder: "ADDRESS", default: "0.0.0.0:9090", help: "Address to listen on for the web interface and API." },
   { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
   { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
@@ -49,6 +50,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`invalid value for '--storage.tsdb.retention.size': ${(err as Error).message}`);
   }
 
+  let walFsyncInterval: number;
+  try {
+    walFsyncInterval = parseDuration(get("storage.tsdb.wal-fsync-interval"));
+  } catch (err) {
+    throw new UsageError(`invalid value for '--storage.tsdb.wal-fsync-interval': ${(err as Error).message}`);
+  }
+
   const log = createLogger({ level: get("log.level") as LogLevel, format: get("log.format") as LogFormat });
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
   const server = new Server({
@@ -56,6 +64,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     storagePath: get("storage.tsdb.path"),
     retentionTime: retention,
     retentionSize: retentionSize,
+    walFsyncInterval: walFsyncInterval,
     listenAddress: get("web.listen-address"),
     enableLifecycle: get("web.enable-lifecycle") === "true",
     log,

@@ -20,7 +20,9 @@ import type { Discoverer } from "./discovery/types.ts";
 import type { Clock } from "./scrape/clock.ts";
 import type { HttpClient } from "./scrape/http/http-client.ts";
 import type { HttpClientConfig } from "./config/types.ts";
-import type { Counter, Gauge } from "./metrics/registry.ts";
+import type { Counter, Gauge, Registry } from "./metrics/registry.ts";
+import type { Logger } from "./log/logger.ts";
+import type { LabelQuerier, Storage } from "../storage/types.ts";
 
 export const PLUGIN_API_VERSION = 1;
 
@@ -78,10 +80,35 @@ export interface DiscoveryContext {
 
 export type Plugin = DiscoveryPlugin<any>;
 
+/** What a storage backend gets when gleaner opens it. */
+export interface StorageContext {
+  /** `--storage.tsdb.path`. */
+  readonly dir: string;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  /** 0: fsync every commit; more: group commit at most this often. */
+  readonly fsyncIntervalMs: number;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+/**
+ * A storage backend (the local TSDB is one): gleaner opens the selected one at start and
+ * writes every scrape to it; one that also answers label queries serves the series APIs.
+ */
+export interface StoragePlugin {
+  readonly apiVersion: typeof PLUGIN_API_VERSION;
+  readonly kind: "storage";
+  readonly name: string;
+  open(ctx: StorageContext): Promise<Storage & Partial<LabelQuerier>>;
+}
+
 const NAME = /^[a-z][a-z0-9_]*$/;
 
 /** Declares a plugin, checking its shape up front. */
-export function definePlugin<C>(plugin: DiscoveryPlugin<C>): DiscoveryPlugin<C> {
+export function definePlugin<C>(plugin: DiscoveryPlugin<C>): DiscoveryPlugin<C>;
+export function definePlugin(plugin: StoragePlugin): StoragePlugin;
+export function definePlugin<C>(plugin: DiscoveryPlugin<C> | StoragePlugin): DiscoveryPlugin<C> | StoragePlugin {
   if (plugin.apiVersion !== PLUGIN_API_VERSION) {
     throw new RangeError(`Cannot define plugin "${plugin.name}": apiVersion ${String(plugin.apiVersion)} is not supported (this gleaner supports ${PLUGIN_API_VERSION})`);
   }
@@ -94,18 +121,34 @@ export function definePlugin<C>(plugin: DiscoveryPlugin<C>): DiscoveryPlugin<C> 
 /** The plugins one gleaner process knows, chosen at construction (no global state). */
 export class PluginRegistry {
   readonly #discovery = new Map<string, { plugin: Plugin; origin: string }>();
+  readonly #storage = new Map<string, { plugin: StoragePlugin; origin: string }>();
 
-  constructor(plugins: Array<{ plugin: Plugin; origin: string }> = []) {
+  constructor(plugins: Array<{ plugin: Plugin | StoragePlugin; origin: string }> = []) {
     for (const { plugin, origin } of plugins) this.register(plugin, origin);
   }
 
   /** `origin` names where the plugin came from (a file path, or "built-in"). */
-  register(plugin: Plugin, origin = "built-in"): void {
+  register(plugin: Plugin | StoragePlugin, origin = "built-in"): void {
+    if (plugin.kind === "storage") {
+      const seen = this.#storage.get(plugin.name);
+      if (seen !== undefined) throw new Error(`Cannot register storage plugin "${plugin.name}" from ${origin}: a plugin with that name is already registered from ${seen.origin}`);
+      this.#storage.set(plugin.name, { plugin, origin });
+      return;
+    }
     const existing = this.#discovery.get(plugin.name);
     if (existing !== undefined) {
       throw new Error(`Cannot register plugin "${plugin.name}" from ${origin}: a plugin with that name is already registered from ${existing.origin}`);
     }
     this.#discovery.set(plugin.name, { plugin, origin });
+  }
+
+  /** The storage backend named `name`, if any. */
+  storage(name: string): StoragePlugin | undefined {
+    return this.#storage.get(name)?.plugin;
+  }
+
+  storageNames(): string[] {
+    return [...this.#storage.keys()].sort();
   }
 
   /** The discovery plugin named `name` (the mechanism), if any. */

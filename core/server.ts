@@ -13,7 +13,7 @@ import { Registry } from "./metrics/registry.ts";
 import type { PluginRegistry } from "./plugin.ts";
 import { createWebApp } from "./web/app.ts";
 import { ScrapeService } from "./scrape/service.ts";
-import { Tsdb } from "../storage/tsdb/index.ts";
+import type { LabelQuerier } from "../storage/types.ts";
 import type { Storage } from "../storage/types.ts";
 import { VERSION } from "./version.ts";
 
@@ -23,6 +23,10 @@ export interface ServerOptions {
   retentionTime: number;
   /** Bytes the block store may use (0: no limit). */
   retentionSize?: number;
+  /** WAL group commit: fsync at most this often (0: every commit). */
+  walFsyncInterval?: number;
+  /** The storage plugin to write to (default: the local TSDB). */
+  storageBackend?: string;
   listenAddress: string;
   enableLifecycle: boolean;
   log: Logger;
@@ -49,7 +53,7 @@ export class Server {
   #config: Config | null = null;
   #http: ReturnType<typeof Bun.serve> | null = null;
   #ready = false;
-  #storage: Tsdb | null = null;
+  #storage: (Storage & Partial<LabelQuerier>) | null = null;
   #scrape: ScrapeService | null = null;
   readonly #subscribers: ConfigSubscriber[] = [];
   readonly #done: Promise<void>;
@@ -70,7 +74,7 @@ export class Server {
     this.registry.collector("prometheus_ready", "Whether gleaner is ready to serve traffic.", "gauge", () => [{ value: this.#ready ? 1 : 0 }]);
   }
 
-  /** Where scraped samples go (the querier side arrives with the TSDB). */
+  /** Where scraped samples go. */
   get storage(): Storage | null {
     return this.#storage;
   }
@@ -95,16 +99,20 @@ export class Server {
     const listen = parseListenAddress(this.opts.listenAddress);
     const config = await this.#load();
     this.#prepareStorage();
+    const backend = this.opts.storageBackend ?? "tsdb";
+    const plugin = this.opts.plugins.storage(backend);
+    if (plugin === undefined) throw new Error(`No storage plugin "${backend}" (available: ${this.opts.plugins.storageNames().join(", ")})`);
     try {
-      this.#storage = await Tsdb.open({
+      this.#storage = await plugin.open({
         dir: this.opts.storagePath,
         retentionMs: this.opts.retentionTime,
         retentionBytes: this.opts.retentionSize ?? 0,
+        fsyncIntervalMs: this.opts.walFsyncInterval ?? 0,
         registry: this.registry,
-        log: log.with({ component: "tsdb" }),
+        log: log.with({ component: backend }),
       });
     } catch (err) {
-      throw new Error(`Cannot open the TSDB in "${this.opts.storagePath}" (--storage.tsdb.path): ${(err as Error).message}`);
+      throw new Error(`Cannot open the ${backend} storage in "${this.opts.storagePath}" (--storage.tsdb.path): ${(err as Error).message}`);
     }
     this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log, plugins: this.opts.plugins });
     const scrape = this.#scrape;
@@ -118,7 +126,7 @@ export class Server {
       reload: () => this.reload(),
       scrapeManager: () => this.#scrape?.manager ?? null,
       discovery: () => this.#scrape?.discovery.status() ?? [],
-      labels: () => this.#storage,
+      labels: () => (this.#storage?.series !== undefined ? (this.#storage as LabelQuerier) : null),
       quit: () => void this.stop("quit requested through /-/quit"),
     });
     try {

@@ -135,6 +135,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     // Merge small chunk rows now and then (cheap when there is nothing to merge).
     if (++this.#flushes % 30 === 0) {
       const r = this.blocks.compact();
+      this.#compactions++;
       if (r.rowsAfter < r.rowsBefore) this.opts.log.debug("Compacted the block store", r);
     }
     const now = (this.opts.now ?? Date.now)();
@@ -143,12 +144,15 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
       const deleted = this.blocks.applyRetention({ minTime, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
       // Series with nothing left anywhere leave memory too (label churn does not grow the head forever).
       const forgotten = this.head.gc(minTime);
+      if (deleted.chunks > 0) this.#retentionDeletions++;
       if (deleted.chunks > 0 || forgotten > 0) this.opts.log.info("Deleted data past retention", { ...deleted, headSeries: forgotten });
     }
   }
 
   #checkpointed = 0;
   #flushes = 0;
+  #compactions = 0;
+  #retentionDeletions = 0;
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
     const refs = this.head.matching(matchers);
@@ -253,6 +257,8 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     r.collector("prometheus_tsdb_wal_writes_total", "Records written to the write log.", "counter", () => [{ value: this.wal.stats().records }]);
     r.collector("prometheus_tsdb_wal_bytes_total", "Bytes written to the write log.", "counter", () => [{ value: this.wal.stats().bytesWritten }]);
     r.collector("prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions.", "counter", () => [{ value: this.wal.stats().corruptions }]);
+    r.collector("prometheus_tsdb_compactions_total", "Total number of compactions of the block store.", "counter", () => [{ value: this.#compactions }]);
+    r.collector("prometheus_tsdb_time_retentions_total", "The number of times that blocks were deleted because the retention was exceeded.", "counter", () => [{ value: this.#retentionDeletions }]);
     r.collector("prometheus_tsdb_wal_segment_current", "Write log segment index that TSDB is currently writing to.", "gauge", () => [{ value: this.wal.segment }]);
   }
 
