@@ -128,3 +128,21 @@ test("a series that went quiet moves to the block store, and leaves the head onc
   expect(db.series([[{ type: "=", name: "__name__", value: "m" }]], -Infinity, Infinity).map(String)).toEqual(['m{i="stays"}']);
   await db.close();
 });
+
+test("after chunks are flushed, old WAL segments are checkpointed away and a restart has every sample once", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 4096 };
+  const db = await Tsdb.open(opts);
+  await write(db, 5, 0, 250); // every series cuts two chunks; the WAL rolls over many 4 KiB segments
+  await db.flush();
+  const segments = () => readdirSync(join(dir, "wal")).filter((f) => /^\d+$/.test(f)).length;
+  const before = db.wal.segment;
+  expect(before).toBeGreaterThan(2);
+  expect(segments()).toBeLessThan(before); // segments wholly in the block store are gone
+  expect(readdirSync(join(dir, "wal")).some((f) => f.startsWith("checkpoint."))).toBe(true);
+  await db.close();
+  const again = await Tsdb.open({ ...opts, registry: new Registry() });
+  const want = Array.from({ length: 250 }, (_, k) => k);
+  for (let i = 0; i < 5; i++) expect(values(again, i)).toEqual(want);
+  await again.close();
+});

@@ -33,6 +33,8 @@ export interface TsdbOptions {
   fsyncIntervalMs?: number;
   /** How often cut chunks go to the block store (and the WAL is checkpointed). */
   flushIntervalMs?: number;
+  /** WAL segment size in bytes (default 128 MiB). */
+  walSegmentSize?: number;
   now?: () => number;
 }
 
@@ -71,7 +73,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     mkdirSync(opts.dir, { recursive: true });
     const codec = new XorCodec(await sharedCore());
     const blocks = BlockStore.open(join(opts.dir, "blocks.db"));
-    const wal = await Wal.open({ dir: join(opts.dir, "wal"), fsyncIntervalMs: opts.fsyncIntervalMs ?? 0 });
+    const wal = await Wal.open({ dir: join(opts.dir, "wal"), fsyncIntervalMs: opts.fsyncIntervalMs ?? 0, ...(opts.walSegmentSize ? { segmentSize: opts.walSegmentSize } : {}) });
     const db = new Tsdb(opts, codec, wal, blocks);
     await db.#load();
     db.#timer = setInterval(() => void db.flush(), opts.flushIntervalMs ?? 10_000);
