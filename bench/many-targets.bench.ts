@@ -16,6 +16,7 @@ import { createLogger } from "../core/log/logger.ts";
 import { Registry } from "../core/metrics/registry.ts";
 import { ScrapeService } from "../core/scrape/service.ts";
 import { CountingStorage } from "./support/counting-storage.ts";
+import { procStat } from "./support/proc.ts";
 import { Tsdb } from "../storage/tsdb/index.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,12 +27,6 @@ const intervalText = process.argv[4] ?? "10s";
 const seconds = Number(process.argv[5] ?? 60);
 const interval = parseDuration(intervalText);
 
-
-function procCpu(pid: number | "self"): number {
-  const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8") as string;
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds (USER_HZ 100)
-}
 
 const server = Bun.spawn([process.execPath, new URL("./support/target-server.ts", import.meta.url).pathname, "--series", String(series)], { stdout: "pipe", stderr: "inherit" });
 const reader = server.stdout.getReader();
@@ -59,8 +54,8 @@ console.log(`${targets} targets × ${series} series every ${intervalText}; warm-
 await Bun.sleep(warmup);
 
 const scrapes0 = new Map(status().map((s, i) => [i, s.lastScrape]));
-const cpu0 = procCpu("self");
-const srv0 = procCpu(server.pid);
+const cpu0 = procStat("self").cpu;
+const srv0 = procStat(server.pid).cpu;
 const samples0 = appendedTotal();
 const t0 = performance.now();
 let counted = 0;
@@ -80,8 +75,8 @@ while (Date.now() < deadline) {
   });
 }
 const wall = (performance.now() - t0) / 1000;
-const cpu = procCpu("self") - cpu0;
-const srv = procCpu(server.pid) - srv0;
+const cpu = procStat("self").cpu - cpu0;
+const srv = procStat(server.pid).cpu - srv0;
 const samples = appendedTotal() - samples0;
 const expected = (targets * seconds * 1000) / interval;
 const errors = status().filter((s) => s.health !== "up");

@@ -6,23 +6,18 @@
  *   bun bench/prometheus.bench.ts [targets=1000] [series=1000] [interval=10s] [seconds=60]
  *   (WARMUP_S sets the warm-up; default interval + 5 s)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../core/config/duration.ts";
 import { freePort } from "../test/support/peers.ts";
+import { procStat } from "./support/proc.ts";
 
 const [targets = 1000, series = 1000] = process.argv.slice(2, 4).map(Number);
 const intervalText = process.argv[4] ?? "10s";
 const seconds = Number(process.argv[5] ?? 60);
 const interval = parseDuration(intervalText);
 const warmup = Number(process.env.WARMUP_S ?? 0) * 1000 || interval + 5_000;
-
-function proc(pid: number): { cpu: number; rss: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { cpu: (Number(f[11]) + Number(f[12])) / 100, rss: Number(f[21]) * 4096 };
-}
 
 const server = Bun.spawn([process.execPath, new URL("./support/target-server.ts", import.meta.url).pathname, "--series", String(series)], { stdout: "pipe", stderr: "inherit" });
 const first = new TextDecoder().decode((await server.stdout.getReader().read()).value);
@@ -39,11 +34,11 @@ const appended = async () => {
 const version = Bun.spawnSync(["/usr/bin/prometheus", "--version"]).stdout.toString().split("\n")[0];
 console.log(`${version}: ${targets} targets × ${series} series every ${intervalText}; warm-up ${warmup / 1000}s, then ${seconds}s measured`);
 await Bun.sleep(warmup);
-const p0 = proc(prom.pid);
+const p0 = procStat(prom.pid);
 const s0 = await appended();
 const t0 = performance.now();
 await Bun.sleep(seconds * 1000);
-const p1 = proc(prom.pid);
+const p1 = procStat(prom.pid);
 const s1 = await appended();
 const wall = (performance.now() - t0) / 1000;
 const samples = s1 - s0;

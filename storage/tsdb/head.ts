@@ -63,6 +63,14 @@ export interface HeadCounters {
 
 const GROW = 2;
 
+/** A copy of `a` with room for `n` entries; the new entries are `fill` (default 0). */
+function grown<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a: T, n: number, fill?: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  if (fill !== undefined) b.fill(fill);
+  b.set(a);
+  return b;
+}
+
 /** Keeps interned copies of label names and values: most repeat across series. */
 class Interner {
   readonly #strings = new Map<string, string>();
@@ -136,17 +144,11 @@ export class Head {
     let n = this.#chunk.length;
     if (min < n) return;
     while (n <= min) n *= GROW;
-    const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      if (fill !== undefined) b.fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.#chunk = grow(this.#chunk);
-    this.#chunkMin = grow(this.#chunkMin);
-    this.#lastT = grow(this.#lastT, -Infinity);
-    this.#lastV = grow(this.#lastV);
-    this.#lastStale = grow(this.#lastStale);
+    this.#chunk = grown(this.#chunk, n);
+    this.#chunkMin = grown(this.#chunkMin, n);
+    this.#lastT = grown(this.#lastT, n, -Infinity);
+    this.#lastV = grown(this.#lastV, n);
+    this.#lastStale = grown(this.#lastStale, n);
   }
 
   /** Registers a series under `ref` (WAL replay, block store series) or a new ref. */
@@ -397,15 +399,10 @@ class HeadAppender implements Appender {
 
   #growBuffers(): void {
     const n = this.#refs.length * 2;
-    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      return b;
-    };
-    this.#refs = grow(this.#refs);
-    this.#ts = grow(this.#ts);
-    this.#values = grow(this.#values);
-    this.#stale = grow(this.#stale);
+    this.#refs = grown(this.#refs, n);
+    this.#ts = grown(this.#ts, n);
+    this.#values = grown(this.#values, n);
+    this.#stale = grown(this.#stale, n);
   }
 
   append(ref: SeriesRef, labels: Labels | null, t: number, v: number): SeriesRef | AppendRejection {
