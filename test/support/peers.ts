@@ -19,6 +19,7 @@ export const PEERS = {
   prometheus: { binary: "/usr/bin/prometheus", pkg: "prometheus" },
   nodeExporter: { binary: "/usr/bin/prometheus-node-exporter", pkg: "prometheus-node-exporter" },
   pushgateway: { binary: "/usr/bin/prometheus-pushgateway", pkg: "prometheus-pushgateway" },
+  victoriaMetrics: { binary: "/usr/bin/victoria-metrics", pkg: "victoria-metrics" },
 } satisfies Record<string, PeerSpec>;
 
 /** Null when every peer is installed, else the message saying what is missing. */
