@@ -103,3 +103,21 @@ export interface HeadStats {
   memoryInBytesByLabelName: Array<{ name: string; value: number }>;
   seriesCountByLabelValuePair: Array<{ name: string; value: number }>;
 }
+
+/**
+ * One series' samples as columns (what the PromQL engine reads): timestamps (ms) and values
+ * in ascending time order. Stale markers are kept in place so a query can see where a series
+ * ended: `stale[i] === 1` marks one (its `v[i]` is NaN); `stale` is null when there is none.
+ */
+export interface SeriesColumns {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+  stale: Uint8Array | null;
+}
+
+/** Columnar reads for the query engine: no JS object per sample. */
+export interface SeriesQuerier {
+  /** Series matching every matcher with at least one sample in [mint, maxt], sorted by labels. */
+  selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[];
+}
