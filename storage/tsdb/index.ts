@@ -130,6 +130,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     let needed = this.wal.segment;
     for (const ref of this.head.openRefs()) needed = Math.min(needed, this.#chunkSegment.get(ref) ?? -1);
     for (const c of this.#pending) needed = Math.min(needed, c.segment);
+    for (const hold of this.#walHolds) needed = Math.min(needed, hold());
     if (needed > this.#checkpointed) {
       await this.wal.checkpoint(this.head.allSeries(), needed);
       this.#checkpointed = needed;
@@ -152,6 +153,16 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
   }
 
   #checkpointed = 0;
+  readonly #walHolds = new Set<() => number>();
+
+  /**
+   * Keeps WAL segments from `lowest()` on (a reader such as a remote-write queue still needs
+   * them) when checkpoints truncate the log; returns the release. Costs disk, never memory.
+   */
+  holdWal(lowest: () => number): () => void {
+    this.#walHolds.add(lowest);
+    return () => void this.#walHolds.delete(lowest);
+  }
   #flushes = 0;
   #compactions = 0;
   #retentionDeletions = 0;

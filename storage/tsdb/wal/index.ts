@@ -81,6 +81,12 @@ export interface WalSamples {
   stale: Uint8Array;
 }
 
+/** A byte position in the log: everything before `offset` in `segment` (and all earlier segments). */
+export interface WalPosition {
+  segment: number;
+  offset: number;
+}
+
 export interface WalCorruption {
   segment: number;
   offset: number;
@@ -157,6 +163,9 @@ export class Wal {
   #closed = false;
   #committed = false;
   #checkpointing: Promise<void> = Promise.resolve();
+  /** Where the fsynced records end (readers such as remote write tail up to here). */
+  #durable: WalPosition = { segment: -1, offset: 0 };
+  readonly #durableListeners = new Set<(p: WalPosition) => void>();
   #stats: WalStats = { bytesWritten: 0, records: 0, fsyncs: 0, fsyncSeconds: 0, corruptions: 0, segments: 0, truncations: 0 };
 
   private constructor(opts: WalOptions, segments: Set<number>, checkpoint: number) {
@@ -197,6 +206,25 @@ export class Wal {
   /** The segment new records go to. */
   get segment(): number {
     return this.#cur;
+  }
+
+  /** The WAL directory (readers open its segment and checkpoint files themselves). */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /**
+   * The end of the durable (fsynced, acknowledged) records: segments before `segment` are
+   * complete, and `segment` is complete up to `offset`. Readers never read past it.
+   */
+  get durable(): WalPosition {
+    return this.#durable;
+  }
+
+  /** Calls `listener` each time the durable position moves (after the fsync); returns the unsubscribe. */
+  onDurable(listener: (p: WalPosition) => void): () => void {
+    this.#durableListeners.add(listener);
+    return () => void this.#durableListeners.delete(listener);
   }
 
   stats(): WalStats {
@@ -284,6 +312,8 @@ export class Wal {
       }
     }
     this.#startFresh = false;
+    const last = segs[segs.length - 1];
+    if (last !== undefined) this.#durable = { segment: last, offset: Bun.file(join(this.#dir, segName(last))).size };
     return res;
   }
 
@@ -437,6 +467,7 @@ export class Wal {
   async #sync(): Promise<void> {
     const target = this.#written;
     if (this.#synced >= target) return;
+    const reached: WalPosition = { segment: this.#cur, offset: this.#size };
     const t0 = performance.now();
     this.#lastSyncStart = t0;
     let err: unknown = null;
@@ -459,6 +490,10 @@ export class Wal {
       else w.resolve();
     }
     this.#waiters.splice(0, i);
+    if (err === null && this.#fh !== null) {
+      this.#durable = reached;
+      for (const l of this.#durableListeners) l(reached);
+    }
     if (this.#waiters.length > 0 && !this.#closed) this.#requestSync();
   }
 
