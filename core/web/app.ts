@@ -11,6 +11,11 @@ import { ok } from "./api.ts";
 import { registerSeriesRoutes } from "./series.ts";
 import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
+import type { QueryEngine } from "../query/engine.ts";
+import type { Querier } from "../../storage/types.ts";
+import { gzipResponses, registerQueryRoutes } from "./query.ts";
+import { registerFederateRoute } from "./federate.ts";
+import { registerStatusRoutes, type StatusOptions } from "./status.ts";
 
 export interface WebOptions {
   registry: Registry;
@@ -28,12 +33,26 @@ export interface WebOptions {
   discovery?: () => ProviderStatus[];
   /** The storage's series and label index, for /api/v1/series, labels and status/tsdb. */
   labels?: () => LabelQuerier | null;
+  /** The PromQL engine for /api/v1/query and query_range (null before storage is open). */
+  engine?: () => QueryEngine | null;
+  /** `--query.timeout` in ms. */
+  queryTimeoutMs?: number;
+  /** Sample reads for /federate. */
+  querier?: () => Querier | null;
+  /** `--query.lookback-delta` in ms (for /federate). */
+  lookbackDeltaMs?: number;
+  /** `global.external_labels` of the running config (for /federate). */
+  externalLabels?: () => Record<string, string>;
+  /** Flags, config text and runtime state for /api/v1/status/*. */
+  status?: StatusOptions;
 }
 
 const TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
 
 export function createWebApp(opts: WebOptions): Hono {
   const app = new Hono();
+  app.use("/api/*", gzipResponses);
+  app.use("/federate", gzipResponses);
 
   app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("Gleaner Server is Healthy.\n"));
   app.on(["GET", "HEAD"], "/-/ready", (c) =>
@@ -63,6 +82,9 @@ export function createWebApp(opts: WebOptions): Hono {
   registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
   registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
   registerSeriesRoutes(app, opts.labels ?? (() => null));
+  registerQueryRoutes(app, { engine: opts.engine ?? (() => null), ...(opts.queryTimeoutMs !== undefined ? { timeoutMs: opts.queryTimeoutMs } : {}) });
+  registerStatusRoutes(app, opts.status ?? {});
+  registerFederateRoute(app, { querier: opts.querier ?? (() => null), lookbackDeltaMs: opts.lookbackDeltaMs ?? 300_000, externalLabels: opts.externalLabels ?? (() => ({})) });
   app.get("/api/v1/status/discovery", (c) =>
     ok(c, {
       providers: (opts.discovery?.() ?? []).map((p) => ({ ...p, lastUpdate: p.lastUpdate === 0 ? "0001-01-01T00:00:00Z" : new Date(p.lastUpdate).toISOString() })),

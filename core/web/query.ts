@@ -1,0 +1,324 @@
+/**
+ * The PromQL endpoints of the Prometheus HTTP API — `/api/v1/query`, `/api/v1/query_range`,
+ * `/api/v1/query_exemplars`, `/api/v1/format_query` — as Prometheus 2.42 answers them: GET or
+ * POST form parameters checked in the same order with the same messages, results written
+ * byte for byte in its JSON (see api-json.ts), and its error types and status codes.
+ * Grafana, promtool and client_golang depend on these details.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { Labels } from "../model/labels.ts";
+import type { Expr } from "../query/ast.ts";
+import { formatQuery, parseQuery, QueryError, type QueryEngine, type QueryResult, type QueryValue } from "../query/engine.ts";
+import { formatSampleValue, formatScalarValue, formatTimestamp, jsonNumber, jsonString, labelsJson } from "./api-json.ts";
+import { formValues, MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDurationNs, parseTime } from "./api-params.ts";
+
+export interface QueryApiOptions {
+  /** The engine, or null while storage is not open yet. */
+  engine: () => QueryEngine | null;
+  /** `--query.timeout`: the longest any query may run, in ms (a request's `timeout` can only shorten it). */
+  timeoutMs?: number;
+  /** Clock for the default `time` (ms). */
+  now?: () => number;
+}
+
+type ApiErrorType = "bad_data" | "execution" | "canceled" | "timeout" | "internal" | "unavailable" | "not_found";
+
+/** Prometheus 2.42's status codes per error type (`unavailable` is 500 there, not 503). */
+const STATUS: Record<ApiErrorType, number> = { bad_data: 400, execution: 422, canceled: 503, timeout: 503, internal: 500, unavailable: 500, not_found: 404 };
+
+/** The most points a range query may return per series. */
+export const MAX_POINTS = 11_000;
+
+/** An API failure that renders itself as Prometheus's error JSON. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly type: ApiErrorType,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  response(): Response {
+    return json(`{"status":"error","errorType":${jsonString(this.type)},"error":${jsonString(this.message)}}`, STATUS[this.type]);
+  }
+}
+
+function json(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** `{"status":"success","data":…}` from already-encoded data JSON. */
+export function success(data: string, warnings: readonly string[] = []): Response {
+  const w = warnings.length > 0 ? `,"warnings":[${warnings.map(jsonString).join(",")}]` : "";
+  return json(`{"status":"success","data":${data}${w}}`);
+}
+
+const invalidParam = (name: string, err: unknown) => new ApiError("bad_data", `invalid parameter "${name}": ${(err as Error).message}`);
+
+/** A thrown error as an API error, the way Prometheus's returnAPIError maps them. */
+function apiErrorOf(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof QueryError) return new ApiError(err.type, err.message);
+  // A bug in evaluation: Prometheus reports recovered panics as execution errors.
+  return new ApiError("execution", `unexpected error: ${(err as Error).message ?? String(err)}`);
+}
+
+/** A value type as Prometheus's messages name it ("range vector", "instant vector"). */
+function documentedType(t: "scalar" | "vector" | "matrix" | "string"): string {
+  return t === "matrix" ? "range vector" : t === "vector" ? "instant vector" : t;
+}
+
+const SCALAR_FUNCTIONS = new Set(["pi", "scalar", "time"]);
+
+/** The static type of a checked expression. */
+export function exprType(e: Expr): "scalar" | "vector" | "matrix" | "string" {
+  switch (e.kind) {
+    case "number":
+      return "scalar";
+    case "string":
+      return "string";
+    case "vector":
+    case "aggregate":
+      return "vector";
+    case "matrix":
+    case "subquery":
+      return "matrix";
+    case "call":
+      return SCALAR_FUNCTIONS.has(e.name) ? "scalar" : "vector";
+    case "binary":
+      return exprType(e.lhs) === "scalar" && exprType(e.rhs) === "scalar" ? "scalar" : "vector";
+    case "unary":
+    case "paren":
+      return exprType(e.expr);
+  }
+}
+
+/** True when the expression reads any series (Prometheus's ExtractSelectors is not empty). */
+function hasSelector(e: Expr): boolean {
+  switch (e.kind) {
+    case "vector":
+    case "matrix":
+      return true;
+    case "number":
+    case "string":
+      return false;
+    case "call":
+      return e.args.some(hasSelector);
+    case "aggregate":
+      return hasSelector(e.expr) || (e.param !== null && hasSelector(e.param));
+    case "binary":
+      return hasSelector(e.lhs) || hasSelector(e.rhs);
+    case "subquery":
+    case "unary":
+    case "paren":
+      return hasSelector(e.expr);
+  }
+}
+
+/** `data` of a query answer: resultType, result and (with `stats`) Prometheus's stats object. */
+export function encodeQueryData(value: QueryValue, stats: string | null): string {
+  const parts: string[] = [`{"resultType":"${value.type}","result":`];
+  switch (value.type) {
+    case "scalar":
+      parts.push(`[${formatTimestamp(value.t)},"${formatScalarValue(value.v)}"]`);
+      break;
+    case "string":
+      parts.push(`[${formatTimestamp(value.t)},${jsonString(value.v)}]`);
+      break;
+    case "vector": {
+      parts.push("[");
+      value.samples.forEach((s, i) => {
+        parts.push(`${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.v)}"]}`);
+      });
+      parts.push("]");
+      break;
+    }
+    case "matrix": {
+      parts.push("[");
+      value.series.forEach((s, i) => {
+        const points: string[] = new Array<string>(s.t.length);
+        for (let k = 0; k < s.t.length; k++) points[k] = `[${formatTimestamp(s.t[k]!)},"${formatSampleValue(s.v[k]!)}"]`;
+        parts.push(`${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"values":[${points.join(",")}]}`);
+      });
+      parts.push("]");
+      break;
+    }
+  }
+  if (stats !== null) parts.push(`,"stats":${stats}`);
+  parts.push("}");
+  return parts.join("");
+}
+
+interface Timings {
+  start: number;
+  parsed: number;
+  evaluated: number;
+}
+
+function encodeStats(result: QueryResult, t: Timings): string {
+  const s = (ms: number) => jsonNumber(Math.max(0, ms) / 1000);
+  const evalTotal = t.evaluated - t.start;
+  return (
+    `{"timings":{"evalTotalTime":${s(evalTotal)},"resultSortTime":0,"queryPreparationTime":${s(t.parsed - t.start)},` +
+    `"innerEvalTime":${s(t.evaluated - t.parsed)},"execQueueTime":0,"execTotalTime":${s(evalTotal)}},` +
+    `"samples":{"totalQueryableSamples":${result.stats.totalQueryableSamples},"peakSamples":${result.stats.peakSamples}}}`
+  );
+}
+
+/** A range query's answer is always a matrix (a scalar becomes one series with no labels). */
+function asMatrix(value: QueryValue): QueryValue {
+  if (value.type === "matrix") return value;
+  if (value.type === "scalar") return { type: "matrix", series: [{ metric: Labels.EMPTY, t: Float64Array.of(value.t), v: Float64Array.of(value.v) }] };
+  if (value.type === "vector") return { type: "matrix", series: value.samples.map((s) => ({ metric: s.metric, t: Float64Array.of(s.t), v: Float64Array.of(s.v) })) };
+  return value;
+}
+
+/**
+ * Gzips API answers for clients that send `Accept-Encoding: gzip` (promtool, Grafana's
+ * backend and every Go client do), as Prometheus's compression handler does.
+ */
+export const gzipResponses: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (!/(^|[\s,])gzip($|[\s,;])/i.test(c.req.header("accept-encoding") ?? "")) return;
+  const res = c.res;
+  if (res.body === null || res.status === 204 || res.headers.has("content-encoding")) return;
+  const body = Bun.gzipSync(new Uint8Array(await res.arrayBuffer()));
+  const headers = new Headers(res.headers);
+  headers.set("Content-Encoding", "gzip");
+  headers.set("Vary", "Accept-Encoding");
+  headers.delete("Content-Length");
+  c.res = undefined as unknown as Response;
+  c.res = new Response(body, { status: res.status, headers });
+};
+
+export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
+  const now = opts.now ?? Date.now;
+  const maxTimeoutMs = opts.timeoutMs ?? 120_000;
+
+  const engineOrFail = (): QueryEngine => {
+    const e = opts.engine();
+    if (e === null) throw new ApiError("unavailable", "the query engine is not ready: storage is not open yet");
+    return e;
+  };
+
+  /** The `timeout` parameter in ms (capped by --query.timeout), or the flag's value. */
+  const timeoutOf = (q: URLSearchParams): number => {
+    const raw = q.get("timeout") ?? "";
+    if (raw === "") return maxTimeoutMs;
+    let ns: number;
+    try {
+      ns = parseDurationNs(raw);
+    } catch (err) {
+      throw invalidParam("timeout", err);
+    }
+    if (ns <= 0) throw new ApiError("timeout", "query timed out in query queue");
+    return Math.min(maxTimeoutMs, Math.max(1, Math.trunc(ns / 1e6)));
+  };
+
+  const handler = (fn: (c: Context, q: URLSearchParams) => Promise<Response>) => async (c: Context) => {
+    try {
+      return await fn(c, await formValues(c));
+    } catch (err) {
+      return apiErrorOf(err).response();
+    }
+  };
+
+  const query = handler(async (c, q) => {
+    const rawTime = q.get("time") ?? "";
+    let ts = now();
+    if (rawTime !== "") {
+      try {
+        ts = parseTime(rawTime);
+      } catch (err) {
+        throw invalidParam("time", new ParamError(`Invalid time value for 'time': ${(err as Error).message}`));
+      }
+    }
+    const timeoutMs = timeoutOf(q);
+    const expr = q.get("query") ?? "";
+    const t: Timings = { start: performance.now(), parsed: 0, evaluated: 0 };
+    try {
+      parseQuery(expr);
+    } catch (err) {
+      if (err instanceof QueryError && err.type === "bad_data") throw invalidParam("query", err);
+      throw err;
+    }
+    t.parsed = performance.now();
+    const result = await engineOrFail().instant(expr, ts, { timeoutMs, signal: c.req.raw.signal });
+    t.evaluated = performance.now();
+    return success(encodeQueryData(result.value, (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
+  });
+  app.on(["GET", "POST"], "/api/v1/query", query);
+
+  const queryRange = handler(async (c, q) => {
+    const time = (name: "start" | "end") => {
+      try {
+        return parseTime(q.get(name) ?? "");
+      } catch (err) {
+        throw invalidParam(name, err);
+      }
+    };
+    const start = time("start");
+    const end = time("end");
+    if (end < start) throw invalidParam("end", new Error("end timestamp must not be before start time"));
+    let stepNs: number;
+    try {
+      stepNs = parseDurationNs(q.get("step") ?? "");
+    } catch (err) {
+      throw invalidParam("step", err);
+    }
+    if (stepNs <= 0) throw invalidParam("step", new Error("zero or negative query resolution step widths are not accepted. Try a positive integer"));
+    if (Math.trunc(((end - start) * 1e6) / stepNs) > MAX_POINTS) {
+      throw new ApiError("bad_data", "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    }
+    const timeoutMs = timeoutOf(q);
+    const expr = q.get("query") ?? "";
+    const t: Timings = { start: performance.now(), parsed: 0, evaluated: 0 };
+    const ast = parseQuery(expr);
+    const type = exprType(ast);
+    if (type !== "scalar" && type !== "vector") {
+      throw new ApiError("bad_data", `invalid expression type "${documentedType(type)}" for range query, must be Scalar or instant Vector`);
+    }
+    // Prometheus keeps the step in whole milliseconds; a sub-millisecond step divides by zero there.
+    const stepMs = Math.trunc(stepNs / 1e6);
+    if (stepMs === 0) throw new ApiError("execution", "unexpected error: runtime error: integer divide by zero");
+    t.parsed = performance.now();
+    const result = await engineOrFail().range(expr, start, end, stepMs, { timeoutMs, signal: c.req.raw.signal });
+    t.evaluated = performance.now();
+    return success(encodeQueryData(asMatrix(result.value), (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
+  });
+  app.on(["GET", "POST"], "/api/v1/query_range", queryRange);
+
+  const exemplars = handler(async (_c, q) => {
+    const time = (name: "start" | "end", fallback: number) => {
+      const raw = q.get(name) ?? "";
+      if (raw === "") return fallback;
+      try {
+        return parseTime(raw);
+      } catch (err) {
+        throw invalidParam(name, new ParamError(`Invalid time value for '${name}': ${(err as Error).message}`));
+      }
+    };
+    const start = time("start", MIN_TIME_MS);
+    const end = time("end", MAX_TIME_MS);
+    if (end < start) throw new ApiError("bad_data", "end timestamp must not be before start timestamp");
+    const ast = parseQuery(q.get("query") ?? "");
+    // No selector, nothing to look up: Prometheus answers 204 with no body.
+    if (!hasSelector(ast)) return new Response(null, { status: 204 });
+    // gleaner stores no exemplars yet.
+    return success("[]");
+  });
+  app.on(["GET", "POST"], "/api/v1/query_exemplars", exemplars);
+
+  const format = handler(async (_c, q) => {
+    let text: string;
+    try {
+      text = formatQuery(q.get("query") ?? "");
+    } catch (err) {
+      if (err instanceof QueryError && err.type === "bad_data") throw invalidParam("query", err);
+      throw err;
+    }
+    return success(jsonString(text));
+  });
+  app.on(["GET", "POST"], "/api/v1/format_query", format);
+}
