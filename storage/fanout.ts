@@ -3,12 +3,17 @@
  * refs the scrape cache keeps; each secondary (remote write, ...) gets the same samples
  * under its own refs, mapped here. A commit commits the primary first, then the others;
  * a secondary that fails to commit is reported but does not undo the primary.
+ *
+ * A secondary with `readsPrimaryWal: true` (remote write) reads what the primary committed
+ * from the primary's write-ahead log itself: it gets no per-sample calls here.
  */
 import type { Labels } from "../core/model/labels.ts";
 import type { Appender, AppendRejection, Exemplar, SeriesRef, Storage } from "./types.ts";
 
 export class FanoutStorage implements Storage {
   readonly #refMaps: Array<Map<SeriesRef, SeriesRef>>;
+  /** The secondaries that take each sample through their own appender. */
+  readonly #perSample: readonly Storage[];
   readonly #labels = new Map<SeriesRef, Labels>();
 
   constructor(
@@ -16,12 +21,13 @@ export class FanoutStorage implements Storage {
     readonly secondaries: readonly Storage[],
     private readonly onSecondaryError: (err: unknown, index: number) => void = () => {},
   ) {
-    this.#refMaps = secondaries.map(() => new Map());
+    this.#perSample = secondaries.filter((s) => (s as { readsPrimaryWal?: boolean }).readsPrimaryWal !== true);
+    this.#refMaps = this.#perSample.map(() => new Map());
   }
 
   appender(): Appender {
     const primary = this.primary.appender();
-    const others = this.secondaries.map((s) => s.appender());
+    const others = this.#perSample.map((s) => s.appender());
     const refMaps = this.#refMaps;
     const labelsOf = this.#labels;
     const forward = (ref: SeriesRef, labels: Labels | null, call: (a: Appender, r: SeriesRef, l: Labels | null) => SeriesRef | AppendRejection) => {

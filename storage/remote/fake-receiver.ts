@@ -1,0 +1,73 @@
+/**
+ * A remote-write receiver on loopback that tests control: it decodes every request with the
+ * same decoder as /api/v1/write, records what it stored per series, and answers with
+ * whatever the test scripts (500s, 429 + Retry-After, 400, slowness, or being down).
+ */
+import * as snappy from "snappyjs";
+import { decodeWriteRequest } from "./proto.ts";
+
+export interface ReceivedRequest {
+  headers: Headers;
+  samples: number;
+  status: number;
+}
+
+/** Per request: the status (and headers) to answer, and how long to wait first. */
+export type Script = (n: number, req: ReceivedRequest) => { status: number; headers?: Record<string, string>; delayMs?: number } | undefined;
+
+export class FakeReceiver {
+  #server: ReturnType<typeof Bun.serve> | null = null;
+  port = 0;
+  /** Samples stored, by series (labels as `name=value,...`): [t, v] with v "stale" for StaleNaN. */
+  readonly series = new Map<string, Array<[number, number | "stale"]>>();
+  readonly requests: ReceivedRequest[] = [];
+  script: Script = () => undefined;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/api/v1/write`;
+  }
+
+  /** Samples stored over all series. */
+  get stored(): number {
+    let n = 0;
+    for (const s of this.series.values()) n += s.length;
+    return n;
+  }
+
+  start(port = 0): this {
+    this.#server = Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      fetch: async (req) => {
+        const body = new Uint8Array(await req.arrayBuffer());
+        const d = decodeWriteRequest(snappy.uncompress(body));
+        const rec: ReceivedRequest = { headers: req.headers, samples: d.count, status: 204 };
+        const n = this.requests.length;
+        this.requests.push(rec);
+        const answer = this.script(n, rec);
+        if (answer?.delayMs) await Bun.sleep(answer.delayMs);
+        const status = answer?.status ?? 204;
+        rec.status = status;
+        if (status >= 200 && status < 300) {
+          for (const s of d.series) {
+            const pairs: string[] = [];
+            for (let i = 0; i < s.labels.length; i += 2) pairs.push(`${s.labels[i]}=${s.labels[i + 1]}`);
+            const key = pairs.join(",");
+            const list = this.series.get(key) ?? [];
+            for (let i = s.start; i < s.end; i++) list.push([d.ts[i]!, d.stale[i] === 1 ? "stale" : d.values[i]!]);
+            this.series.set(key, list);
+          }
+        }
+        return new Response(status === 204 ? null : `scripted ${status}`, { status, headers: answer?.headers ?? {} });
+      },
+    });
+    this.port = this.#server.port ?? 0;
+    return this;
+  }
+
+  /** Stops listening (the sender sees connection refused) until start(port) again. */
+  async stop(): Promise<void> {
+    await this.#server?.stop(true);
+    this.#server = null;
+  }
+}

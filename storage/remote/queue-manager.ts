@@ -1,0 +1,612 @@
+/**
+ * One `remote_write` queue (spec §6.2): it tails the TSDB's write-ahead log — series records
+ * give labels (external labels, then write_relabel_configs, encoded once), sample records
+ * give samples — shards them by series ref, and sends batches with retries.
+ *
+ * Why the WAL and not an in-memory copy of each commit: only committed samples are sent; a
+ * full queue or a receiver that is down makes the reader wait (it never blocks scraping and
+ * memory stays at `capacity` samples per shard — an outage costs WAL disk, which the TSDB
+ * keeps for us through `holdWal`); and the send position, a WAL (segment, offset), is saved
+ * after every acknowledged batch, so a restart resumes there.
+ */
+import * as snappy from "snappyjs";
+import type { RemoteWriteConfig } from "../../core/config/types.ts";
+import type { Logger } from "../../core/log/logger.ts";
+import type { Labels } from "../../core/model/labels.ts";
+import { Labels as LabelSet } from "../../core/model/labels.ts";
+import { compileRelabel, relabel, type CompiledRule } from "../../core/relabel/index.ts";
+import { realClock, type Clock } from "../../core/scrape/clock.ts";
+import type { DecodedTx } from "../tsdb/wal/codec.ts";
+import type { WalPosition } from "../tsdb/wal/index.ts";
+import { checkpointPath, listWal, nextRecord, SegmentFile, segmentPath } from "../tsdb/wal/reader.ts";
+import { nextSleep } from "./backoff.ts";
+import { WriteClient, type SendOutcome } from "./client.ts";
+import type { RemoteMetrics } from "./metrics.ts";
+import { PositionFile } from "./position.ts";
+import { desiredShards, EwmaRate } from "./resharding.ts";
+import { encodeLabels, WriteRequestEncoder } from "./proto.ts";
+import { Shard } from "./shard.ts";
+
+/** What a queue needs from the local TSDB. */
+export interface WalSource {
+  readonly wal: {
+    readonly dir: string;
+    readonly durable: WalPosition;
+    readonly segment: number;
+    onDurable(listener: (p: WalPosition) => void): () => void;
+  };
+  holdWal(lowest: () => number): () => void;
+}
+
+export interface QueueOptions {
+  config: RemoteWriteConfig;
+  /** `remote_name` label and log name: the config's name or a hash of it. */
+  name: string;
+  externalLabels: Record<string, string>;
+  source: WalSource;
+  /** Where the send position is kept. */
+  dir: string;
+  metrics: RemoteMetrics;
+  log: Logger;
+  clock?: Clock;
+  userAgent?: string;
+  /** How often the shard count is reconsidered (Prometheus: 10 s). */
+  reshardIntervalMs?: number;
+  /** How long stop() keeps sending what is queued (Prometheus: --storage.remote.flush-deadline, 1 m). */
+  flushDeadlineMs?: number;
+}
+
+const KEY_SHIFT = 2 ** 21;
+const MAX_BATCH = KEY_SHIFT - 1;
+
+export class QueueManager {
+  readonly #o: QueueOptions;
+  readonly #cfg: RemoteWriteConfig;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #client: WriteClient;
+  readonly #rules: CompiledRule[];
+  readonly #m: { remote_name: string; url: string };
+  readonly #position: PositionFile;
+  readonly #batch: number;
+  readonly #enc = new WriteRequestEncoder();
+  #keys: Float64Array;
+  #idx: Uint32Array;
+
+  /** Encoded labels by WAL ref; null: dropped by relabeling. */
+  #labels: Array<Uint8Array | null | undefined> = [];
+  #shards: Shard[] = [];
+  #senders: Array<Promise<void>> = [];
+
+  // WAL records in flight: sequence `#recBase + i` is at index i.
+  #recBase = 0;
+  #recHead = 0;
+  #recSeg: number[] = [];
+  #recEnd: number[] = [];
+  #recOut: number[] = [];
+  #recSealed: boolean[] = [];
+  /** Everything before this was acknowledged (or dropped for good). */
+  #acked: WalPosition = { segment: 0, offset: 0 };
+  #started = false;
+
+  #stopping = false;
+  /** Aborts sends, backoff sleeps and waits: the hard stop after the flush deadline. */
+  readonly #abort = new AbortController();
+  #gate: Promise<void> | null = null;
+  #space: { promise: Promise<void>; resolve: () => void } | null = null;
+  #notify: AbortController | null = null;
+  #unsubscribe: () => void = () => {};
+  #release: () => void = () => {};
+  #watcher: Promise<void> = Promise.resolve();
+  #resharder: Promise<void> = Promise.resolve();
+
+  // Resharding inputs.
+  readonly #interval: number;
+  readonly #inRate: EwmaRate;
+  readonly #outRate: EwmaRate;
+  readonly #droppedRate: EwmaRate;
+  readonly #durationRate: EwmaRate;
+  #highestIn = -Infinity;
+  #highestSent = -Infinity;
+  #lastSendOk = 0;
+  #reshardBlockedUntil = 0;
+  #unknownRefs = 0;
+
+  constructor(opts: QueueOptions) {
+    this.#o = opts;
+    this.#cfg = opts.config;
+    this.#clock = opts.clock ?? realClock;
+    this.#log = opts.log.with({ remote_name: opts.name, url: opts.config.url });
+    this.#client = new WriteClient(opts.config, { now: () => this.#clock.now(), ...(opts.userAgent === undefined ? {} : { userAgent: opts.userAgent }) });
+    this.#rules = compileRelabel(opts.config.write_relabel_configs);
+    this.#m = { remote_name: opts.name, url: opts.config.url };
+    this.#position = new PositionFile(opts.dir);
+    const q = opts.config.queue_config;
+    this.#batch = Math.min(MAX_BATCH, q.max_samples_per_send);
+    this.#keys = new Float64Array(this.#batch);
+    this.#idx = new Uint32Array(this.#batch);
+    this.#interval = opts.reshardIntervalMs ?? 10_000;
+    this.#inRate = new EwmaRate(0.2, this.#interval);
+    this.#outRate = new EwmaRate(0.2, this.#interval);
+    this.#droppedRate = new EwmaRate(0.2, this.#interval);
+    this.#durationRate = new EwmaRate(0.2, this.#interval);
+  }
+
+  get name(): string {
+    return this.#o.name;
+  }
+
+  get config(): RemoteWriteConfig {
+    return this.#cfg;
+  }
+
+  get shardCount(): number {
+    return this.#shards.length;
+  }
+
+  /** The position up to which every sample was acknowledged. */
+  get acked(): WalPosition {
+    return this.#acked;
+  }
+
+  /** Newest sample timestamp (ms) read from the WAL. */
+  get highestIn(): number {
+    return this.#highestIn;
+  }
+
+  /** Samples queued in memory, not yet acknowledged. */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.#shards) n += s.len;
+    return n;
+  }
+
+  /** Loads the saved position (or starts at the WAL's end), then reads and sends in the background. */
+  async start(): Promise<void> {
+    const { source } = this.#o;
+    // Until the start is known, keep every segment.
+    this.#release = source.holdWal(() => (this.#started ? this.#acked.segment : 0));
+    let start = await this.#position.load().catch((err: Error) => {
+      this.#log.error("Cannot read the saved send position; starting at the end of the WAL", { err: err.message });
+      return null;
+    });
+    if (start === null) {
+      const d = source.wal.durable;
+      start = d.segment >= 0 ? d : { segment: source.wal.segment, offset: 0 };
+      this.#log.info("Starting remote write at the end of the WAL", { segment: start.segment, offset: start.offset });
+    } else {
+      this.#log.info("Resuming remote write at the saved position", { segment: start.segment, offset: start.offset });
+    }
+    this.#acked = start;
+    this.#started = true;
+    this.#unsubscribe = source.wal.onDurable(() => this.#wakeWatcher());
+    this.#setShards(this.#cfg.queue_config.min_shards);
+    this.#watcher = this.#watch(start).catch((err) => {
+      this.#log.error("The WAL reader stopped", { err: (err as Error).message });
+    });
+    this.#resharder = this.#reshardLoop();
+  }
+
+  /**
+   * Stops reading, sends what is queued for up to the flush deadline, then aborts whatever
+   * is still in flight (it stays unacknowledged, so a restart sends it again).
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#wakeWatcher();
+    this.#space?.resolve();
+    await this.#watcher;
+    for (const s of this.#shards) {
+      s.closing = true;
+      s.wake();
+    }
+    const deadline = this.#o.flushDeadlineMs ?? 60_000;
+    const flushed = Promise.all(this.#senders).then(() => true);
+    const timer = new AbortController();
+    const late = this.#clock.sleep(deadline, timer.signal).then(() => false);
+    if (!(await Promise.race([flushed, late]))) {
+      this.#log.warn("Remote write did not flush within the deadline; the rest is sent after the next start", { pending: this.pending });
+    }
+    timer.abort();
+    this.#abort.abort();
+    await Promise.all(this.#senders);
+    await this.#resharder;
+    this.#unsubscribe();
+    await this.#position.flush().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
+    this.#release();
+    this.#o.metrics.pending.set(this.#m, 0);
+  }
+
+  // ---- reading the WAL ----
+
+  #wakeWatcher(): void {
+    this.#notify?.abort();
+    this.#notify = null;
+  }
+
+  /** Waits for a commit (or a 1 s poll, or stop). */
+  async #waitForWal(): Promise<void> {
+    if (this.#stopping) return;
+    this.#notify = new AbortController();
+    await realClock.sleep(1000, this.#notify.signal);
+  }
+
+  async #watch(start: WalPosition): Promise<void> {
+    const dir = this.#o.source.wal.dir;
+    const files = await listWal(dir);
+    let seg = start.segment;
+    let off = start.offset;
+    // Series records before the start give the labels of the refs to come.
+    if (files.checkpoint >= 0) {
+      if (files.checkpoint > seg) {
+        this.#log.warn("The WAL was truncated past the send position; samples in between are lost", { from: seg, to: files.checkpoint });
+        seg = files.checkpoint;
+        off = 0;
+        this.#acked = { segment: seg, offset: 0 };
+      }
+      await this.#readSeriesOnly(checkpointPath(dir, files.checkpoint), Infinity);
+    }
+    for (const n of files.segments) {
+      if (n < files.checkpoint || n > seg) continue;
+      await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity);
+    }
+    let file: SegmentFile | null = null;
+    try {
+      while (!this.#stopping) {
+        const d = this.#o.source.wal.durable;
+        if (seg > d.segment || (seg === d.segment && off >= d.offset)) {
+          await this.#waitForWal();
+          continue;
+        }
+        if (file === null) {
+          try {
+            file = await SegmentFile.open(segmentPath(dir, seg));
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+            if (seg < d.segment) {
+              const next = (await listWal(dir)).segments.find((n) => n > seg);
+              seg = next ?? d.segment;
+              off = 0;
+            } else await this.#waitForWal();
+            continue;
+          }
+        }
+        const limit = seg < d.segment ? await file.size() : d.offset;
+        if (off >= limit) {
+          // A finished segment: go on with the next one on disk.
+          await file.close();
+          file = null;
+          const next = (await listWal(dir)).segments.find((n) => n > seg);
+          if (next === undefined) {
+            await this.#waitForWal();
+            continue;
+          }
+          seg = next;
+          off = 0;
+          continue;
+        }
+        let min = 0;
+        for (;;) {
+          const win = await file.window(off, limit, min);
+          let p = 0;
+          min = 0;
+          while (p < win.length && !this.#stopping) {
+            const r = nextRecord(win, p, win.length);
+            if (r.kind === "record") {
+              await this.#ingest(r.tx, seg, off + r.end);
+              p = r.end;
+            } else if (r.kind === "partial") {
+              if (off + p + r.need > limit) {
+                this.#log.error("A WAL segment ends in a torn record; skipping to the next segment", { segment: seg, offset: off + p });
+                off = limit;
+                p = 0;
+                break;
+              }
+              min = r.need;
+              break;
+            } else {
+              this.#log.error("A damaged WAL record; skipping the rest of the segment", { segment: seg, offset: off + p, reason: r.reason });
+              off = limit;
+              p = 0;
+              break;
+            }
+          }
+          off += p;
+          if (min === 0 || this.#stopping) break;
+        }
+      }
+    } finally {
+      await file?.close();
+    }
+  }
+
+  async #readSeriesOnly(path: string, upTo: number): Promise<void> {
+    let f: SegmentFile;
+    try {
+      f = await SegmentFile.open(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    try {
+      const limit = Math.min(upTo, await f.size());
+      let off = 0;
+      let min = 0;
+      while (off < limit) {
+        const win = await f.window(off, limit, min);
+        let p = 0;
+        min = 0;
+        for (;;) {
+          const r = nextRecord(win, p, win.length);
+          if (r.kind === "record") {
+            for (const s of r.tx.series) this.#setSeries(s.ref, s.labels);
+            p = r.end;
+            if (p >= win.length) break;
+          } else if (r.kind === "partial" && off + p + r.need <= limit) {
+            min = r.need;
+            break;
+          } else {
+            if (r.kind === "bad") this.#log.warn("A damaged WAL record while reading series; the rest of the file is skipped", { path, offset: off + p, reason: r.reason });
+            return;
+          }
+        }
+        if (p === 0 && min === 0) return;
+        off += p;
+      }
+    } finally {
+      await f.close();
+    }
+  }
+
+  /** External labels (where absent), then write_relabel_configs; encoded once per series. */
+  #setSeries(ref: number, labels: Labels): void {
+    const ext = this.#o.externalLabels;
+    let out: Labels | null = labels;
+    const hasExt = Object.keys(ext).length > 0;
+    if (hasExt || this.#rules.length > 0) {
+      const map = labels.toMap();
+      for (const [k, v] of Object.entries(ext)) if (!map.has(k)) map.set(k, v);
+      out = relabel(map, this.#rules) ? LabelSet.from(map) : null;
+      if (out !== null && out.size === 0) out = null;
+    }
+    this.#labels[ref] = out === null ? null : encodeLabels(out);
+  }
+
+  async #ingest(tx: DecodedTx, seg: number, end: number): Promise<void> {
+    for (const s of tx.series) this.#setSeries(s.ref, s.labels);
+    const seq = this.#recBase + this.#recSeg.length;
+    this.#recSeg.push(seg);
+    this.#recEnd.push(end);
+    this.#recOut.push(0);
+    this.#recSealed.push(false);
+    const smp = tx.samples;
+    if (smp !== null) {
+      let i = 0;
+      for (;;) {
+        if (this.#gate !== null) await this.#gate;
+        if (this.#stopping) return; // the record stays unsealed: it is read again after a restart
+        i = this.#enqueue(smp, i, seq);
+        if (i >= smp.count) break;
+        // A shard is full: wait for a send to finish (memory stays bounded; the WAL keeps the rest).
+        this.#space ??= (() => {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          return { promise, resolve };
+        })();
+        await this.#space.promise;
+      }
+    }
+    this.#recSealed[seq - this.#recBase] = true;
+    this.#advance();
+  }
+
+  /** Queues samples from `from` on; returns where it stopped (a full shard) or `count`. */
+  #enqueue(smp: NonNullable<DecodedTx["samples"]>, from: number, seq: number): number {
+    const shards = this.#shards;
+    const n = shards.length;
+    const { refs, ts, values, stale } = smp;
+    const labels = this.#labels;
+    const slot = seq - this.#recBase;
+    let queued = 0;
+    let dropped = 0;
+    let i = from;
+    let highest = this.#highestIn;
+    for (; i < smp.count; i++) {
+      const ref = refs[i]!;
+      const l = labels[ref];
+      if (l === null || l === undefined) {
+        if (l === undefined) this.#unknownRefs++;
+        dropped++;
+        continue;
+      }
+      const sh = shards[ref % n]!;
+      if (sh.full) break;
+      const t = ts[i]!;
+      sh.push(ref, t, values[i]!, stale[i]!, seq);
+      if (t > highest) highest = t;
+      queued++;
+    }
+    this.#highestIn = highest;
+    this.#recOut[slot]! += queued;
+    this.#inRate.add(queued + dropped);
+    if (dropped > 0) {
+      this.#droppedRate.add(dropped);
+      this.#o.metrics.droppedSamples.inc(this.#m, dropped);
+    }
+    return i;
+  }
+
+  /** Moves the acknowledged position over every finished record and saves it. */
+  #advance(): void {
+    let moved = false;
+    let h = this.#recHead;
+    const n = this.#recSeg.length;
+    while (h < n && this.#recSealed[h] && this.#recOut[h] === 0) {
+      this.#acked = { segment: this.#recSeg[h]!, offset: this.#recEnd[h]! };
+      h++;
+      moved = true;
+    }
+    this.#recHead = h;
+    if (h > 4096 && h * 2 > n) {
+      this.#recSeg.splice(0, h);
+      this.#recEnd.splice(0, h);
+      this.#recOut.splice(0, h);
+      this.#recSealed.splice(0, h);
+      this.#recBase += h;
+      this.#recHead = 0;
+    }
+    if (moved) void this.#position.save(this.#acked).catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
+  }
+
+  // ---- shards and sending ----
+
+  #setShards(n: number): void {
+    const q = this.#cfg.queue_config;
+    this.#shards = Array.from({ length: n }, (_, i) => new Shard(i, Math.max(q.capacity, this.#batch), this.#batch));
+    const now = this.#clock.now();
+    for (const s of this.#shards) s.lastSend = now;
+    this.#senders = this.#shards.map((s) => this.#sender(s));
+    this.#o.metrics.shards.set(this.#m, n);
+  }
+
+  async #sender(s: Shard): Promise<void> {
+    const deadline = this.#cfg.queue_config.batch_send_deadline;
+    while (!this.#abort.signal.aborted) {
+      const due = this.#clock.now() >= s.lastSend + deadline;
+      if (s.len >= this.#batch || (s.len > 0 && (due || s.closing))) {
+        const ok = await this.#sendBatch(s, Math.min(s.len, this.#batch));
+        if (!ok) return; // aborted
+        s.lastSend = this.#clock.now();
+        continue;
+      }
+      if (s.closing && s.len === 0) return;
+      if (due) s.lastSend = this.#clock.now();
+      const signal = s.waitSignal();
+      await this.#clock.sleep(Math.max(1, s.lastSend + deadline - this.#clock.now()), AbortSignal.any([signal, this.#abort.signal]));
+    }
+  }
+
+  /** Encodes the first `n` samples of `s`, sends them until done, and acknowledges them; false when aborted. */
+  async #sendBatch(s: Shard, n: number): Promise<boolean> {
+    const keys = this.#keys.subarray(0, n);
+    const head = s.head;
+    const mask = s.mask;
+    let maxT = -Infinity;
+    for (let k = 0; k < n; k++) {
+      const pos = (head + k) & mask;
+      keys[k] = s.refs[pos]! * KEY_SHIFT + k;
+      const t = s.ts[pos]!;
+      if (t > maxT) maxT = t;
+    }
+    keys.sort();
+    const idx = this.#idx;
+    for (let k = 0; k < n; k++) idx[k] = (head + (keys[k]! % KEY_SHIFT)) & mask;
+    const enc = this.#enc;
+    enc.reset();
+    let from = 0;
+    let ref = Math.floor(keys[0]! / KEY_SHIFT);
+    for (let k = 1; k <= n; k++) {
+      const r = k < n ? Math.floor(keys[k]! / KEY_SHIFT) : -1;
+      if (r !== ref) {
+        enc.addSeries(this.#labels[ref]!, s.ts, s.values, s.stale, idx, from, k);
+        from = k;
+        ref = r;
+      }
+    }
+    const body = snappy.compress(enc.bytes());
+    const m = this.#o.metrics;
+    const q = this.#cfg.queue_config;
+    let backoff = q.min_backoff;
+    for (let attempt = 0; ; attempt++) {
+      m.samplesTotal.inc(this.#m, n);
+      m.bytesTotal.inc(this.#m, body.length);
+      if (attempt > 0) m.retriedSamples.inc(this.#m, n);
+      const t0 = performance.now();
+      const out: SendOutcome = await this.#client.send(body, attempt, this.#abort.signal);
+      if (out.kind === "ok") {
+        this.#durationRate.add((performance.now() - t0) / 1000);
+        this.#outRate.add(n);
+        this.#lastSendOk = this.#clock.now();
+        if (maxT > this.#highestSent) {
+          this.#highestSent = maxT;
+          m.highestSent.set(this.#m, maxT / 1000);
+        }
+        break;
+      }
+      if (out.kind === "permanent") {
+        m.failedSamples.inc(this.#m, n);
+        this.#log.error("non-recoverable error; dropping the batch", { count: n, err: out.error });
+        break;
+      }
+      if (this.#abort.signal.aborted) return false;
+      const next = nextSleep(backoff, out.retryAfterMs, q.max_backoff);
+      backoff = next.backoff;
+      this.#reshardBlockedUntil = this.#clock.now() + 2 * next.sleep;
+      this.#log.warn("Failed to send batch, retrying", { err: out.error, sleep: `${next.sleep}ms` });
+      await this.#clock.sleep(next.sleep, this.#abort.signal);
+      if (this.#abort.signal.aborted) return false;
+    }
+    // Acknowledge: each sample's record has one fewer outstanding.
+    const base = this.#recBase;
+    const out = this.#recOut;
+    for (let k = 0; k < n; k++) out[s.recs[(head + k) & mask]! - base]!--;
+    s.release(n);
+    this.#advance();
+    m.pending.set(this.#m, this.pending);
+    const space = this.#space;
+    this.#space = null;
+    space?.resolve();
+    return true;
+  }
+
+  // ---- resharding ----
+
+  async #reshardLoop(): Promise<void> {
+    const q = this.#cfg.queue_config;
+    while (!this.#stopping) {
+      await this.#clock.sleep(this.#interval, this.#abort.signal);
+      if (this.#stopping) return;
+      for (const r of [this.#inRate, this.#outRate, this.#droppedRate, this.#durationRate]) r.tick();
+      if (q.min_shards === q.max_shards) continue;
+      const now = this.#clock.now();
+      const delay = Number.isFinite(this.#highestIn) && Number.isFinite(this.#highestSent) ? Math.max(0, (this.#highestIn - this.#highestSent) / 1000) : 0;
+      const want = desiredShards({
+        current: this.#shards.length,
+        minShards: q.min_shards,
+        maxShards: q.max_shards,
+        inRate: this.#inRate.rate,
+        outRate: this.#outRate.rate,
+        droppedRate: this.#droppedRate.rate,
+        outDurationRate: this.#durationRate.rate,
+        delaySeconds: delay,
+        intervalSeconds: this.#interval / 1000,
+      });
+      this.#o.metrics.shardsDesired.set(this.#m, want);
+      if (want === this.#shards.length) continue;
+      // Not while retrying, nor when nothing got through lately.
+      if (now < this.#reshardBlockedUntil || now - this.#lastSendOk > this.#interval) continue;
+      await this.reshard(want);
+    }
+  }
+
+  /** Flushes every shard (keeping each series in order), then starts `n` new ones. */
+  async reshard(n: number): Promise<void> {
+    if (this.#gate !== null || this.#stopping) return;
+    let open!: () => void;
+    this.#gate = new Promise<void>((r) => (open = r));
+    this.#space?.resolve();
+    this.#space = null;
+    for (const s of this.#shards) {
+      s.closing = true;
+      s.wake();
+    }
+    await Promise.all(this.#senders);
+    if (!this.#abort.signal.aborted) {
+      this.#log.info("Remote storage resharding", { from: this.#shards.length, to: n });
+      this.#setShards(n);
+    }
+    this.#gate = null;
+    open();
+  }
+}
