@@ -3,7 +3,7 @@
  * the future bound, atomic commits. Used by tests and as the reference the TSDB is
  * checked against; not meant for production data (nothing is persisted).
  */
-import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesData, type SeriesRef, type Storage } from "./types.ts";
+import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
 import { Labels } from "../core/model/labels.ts";
 import { compileMatchers } from "./matchers.ts";
 
@@ -25,7 +25,7 @@ function sameValue(a: Sample, b: Sample): boolean {
   return Object.is(a.v, b.v) || (Number.isNaN(a.v) && Number.isNaN(b.v));
 }
 
-export class MemoryStorage implements Storage, Querier {
+export class MemoryStorage implements Storage, Querier, SeriesQuerier {
   readonly #byKey = new Map<string, Series>();
   readonly #byRef = new Map<SeriesRef, Series>();
   #nextRef = 1;
@@ -98,6 +98,24 @@ export class MemoryStorage implements Storage, Querier {
       if (samples.length > 0) out.push({ labels: s.labels, samples });
     }
     return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
+  }
+
+  /** Columnar reads for the query engine (stale markers flagged, not dropped). */
+  selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
+    const out: SeriesColumns[] = [];
+    for (const { labels, samples } of this.select(matchers, mint, maxt)) {
+      const t = new Float64Array(samples.length);
+      const v = new Float64Array(samples.length);
+      let stale: Uint8Array | null = null;
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i]!;
+        t[i] = s.t;
+        v[i] = s.v;
+        if (s.stale) (stale ??= new Uint8Array(samples.length))[i] = 1;
+      }
+      out.push({ labels, t, v, stale });
+    }
+    return out;
   }
 
   /** Every series' labels, for tests. */

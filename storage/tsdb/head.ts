@@ -302,6 +302,11 @@ export class Head {
     });
   }
 
+  /** The handle of `ref`'s open chunk in WASM memory (0: none), for columnar reads. */
+  openChunk(ref: number): number {
+    return this.#chunk[ref] ?? 0;
+  }
+
   /** The samples of `ref`'s open chunk within [mint, maxt]. */
   samples(ref: number, mint: number, maxt: number): Sample[] {
     const c = this.#chunk[ref] ?? 0;

@@ -16,7 +16,7 @@ import type { Registry } from "../../core/metrics/registry.ts";
 import type { Labels } from "../../core/model/labels.ts";
 import { core as sharedCore } from "../../wasm/index.ts";
 import { XorCodec } from "../../wasm/xor.ts";
-import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesData, Storage } from "../types.ts";
+import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
 import { Wal } from "./wal/index.ts";
@@ -41,7 +41,7 @@ export interface TsdbOptions {
 const top = (pairs: Array<[string, number]>, limit: number) =>
   pairs.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([name, value]) => ({ name, value }));
 
-export class Tsdb implements Storage, Querier, LabelQuerier {
+export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
   readonly head: Head;
   /** Chunks cut from the head, waiting for the next flush. */
   #pending: Array<FullChunk & { segment: number }> = [];
@@ -190,6 +190,62 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
   }
 
+  /**
+   * The query engine's read path: block-store and head chunks decoded in WASM straight into
+   * typed arrays (no object per sample), stale markers flagged. Sorted by labels.
+   */
+  selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
+    const refs = this.head.matching(matchers);
+    const stored = this.blocks.chunks(refs, mint, maxt);
+    const byRef = new Map<number, Array<{ data: Uint8Array; count: number }>>();
+    for (const c of [...stored, ...this.#pending.filter((c) => c.maxt >= mint && c.mint <= maxt)]) {
+      const list = byRef.get(c.ref) ?? [];
+      list.push(c);
+      byRef.set(c.ref, list);
+    }
+    const out: SeriesColumns[] = [];
+    for (const ref of refs) {
+      const chunks = byRef.get(ref) ?? [];
+      const open = this.head.openChunk(ref);
+      let cap = open !== 0 ? this.codec.count(open) : 0;
+      for (const c of chunks) cap += c.count;
+      if (cap === 0) continue;
+      const col = { t: new Float64Array(cap), v: new Float64Array(cap), stale: new Uint8Array(cap), n: 0 };
+      for (const c of chunks) {
+        const h = this.codec.fromBytes(c.data);
+        try {
+          this.#decodeColumns(h, mint, maxt, col);
+        } finally {
+          this.codec.free(h);
+        }
+      }
+      if (open !== 0) this.#decodeColumns(open, mint, maxt, col);
+      if (col.n === 0) continue;
+      out.push({ labels: this.head.labelsOf(ref) as Labels, ...sortedUnique(col) });
+    }
+    return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
+  }
+
+  #decodeColumns(c: number, mint: number, maxt: number, col: { t: Float64Array; v: Float64Array; stale: Uint8Array; n: number }): void {
+    const it = this.codec.iterator(c);
+    try {
+      while (it.next()) {
+        const t = it.t;
+        if (t < mint) continue;
+        if (t > maxt) break;
+        if (col.n >= col.t.length) break;
+        col.t[col.n] = t;
+        if (it.isStale) {
+          col.v[col.n] = NaN;
+          col.stale[col.n] = 1;
+        } else col.v[col.n] = it.value;
+        col.n++;
+      }
+    } finally {
+      it.close();
+    }
+  }
+
   /** Refs matching any of the sets (all series for no sets) with data at or after mint. */
   #refs(sets: readonly (readonly Matcher[])[], mint: number): number[] {
     const refs = new Set<number>();
@@ -283,4 +339,33 @@ export class Tsdb implements Storage, Querier, LabelQuerier {
     await this.wal.close();
     this.blocks.close();
   }
+}
+
+/** Trims decoded columns to n, sorting by time and dropping repeated timestamps only when needed. */
+function sortedUnique(col: { t: Float64Array; v: Float64Array; stale: Uint8Array; n: number }): Omit<SeriesColumns, "labels"> {
+  let ordered = true;
+  for (let i = 1; i < col.n; i++) if (!(col.t[i]! > col.t[i - 1]!)) ordered = false;
+  let { t, v, stale } = col;
+  let n = col.n;
+  if (!ordered) {
+    const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => t[a]! - t[b]!);
+    const t2 = new Float64Array(n);
+    const v2 = new Float64Array(n);
+    const s2 = new Uint8Array(n);
+    let k = 0;
+    for (const i of idx) {
+      if (k > 0 && t2[k - 1] === t[i]) continue;
+      t2[k] = t[i]!;
+      v2[k] = v[i]!;
+      s2[k] = stale[i]!;
+      k++;
+    }
+    t = t2;
+    v = v2;
+    stale = s2;
+    n = k;
+  }
+  let anyStale = false;
+  for (let i = 0; i < n; i++) if (stale[i] === 1) anyStale = true;
+  return { t: t.subarray(0, n), v: v.subarray(0, n), stale: anyStale ? stale.subarray(0, n) : null };
 }
