@@ -17,6 +17,8 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "storage.tsdb.wal-fsync-interval", placeholder: "DURATION", default: "0s", help: "Group commit: fsync the WAL at most this often (0s: before every scrape is acknowledged; kill -9 can lose at most this much)." },
   { name: "web.listen-address", placeholder: "ADDRESS", default: "0.0.0.0:9090", help: "Address to listen on for the web interface and API." },
   { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
+  { name: "web.enable-remote-write-receiver", boolean: true, default: "false", help: "Enable API endpoint accepting remote write requests (POST /api/v1/write)." },
+  { name: "storage.remote.flush-deadline", placeholder: "DURATION", default: "1m", help: "How long to wait flushing sample on shutdown or config reload." },
   { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
   { name: "log.format", placeholder: "FORMAT", default: "logfmt", choices: LOG_FORMATS, help: `Output format of log messages. One of: [${LOG_FORMATS.join(", ")}]` },
   { name: "plugin", placeholder: "PATH", repeatable: true, help: "Load an external discovery plugin module (repeatable; the config's plugins: list adds more)." },
@@ -57,6 +59,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`invalid value for '--storage.tsdb.wal-fsync-interval': ${(err as Error).message}`);
   }
 
+  let remoteFlushDeadline: number;
+  try {
+    remoteFlushDeadline = parseDuration(get("storage.remote.flush-deadline"));
+  } catch (err) {
+    throw new UsageError(`invalid value for '--storage.remote.flush-deadline': ${(err as Error).message}`);
+  }
+
   const log = createLogger({ level: get("log.level") as LogLevel, format: get("log.format") as LogFormat });
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
   const server = new Server({
@@ -67,6 +76,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     walFsyncInterval: walFsyncInterval,
     listenAddress: get("web.listen-address"),
     enableLifecycle: get("web.enable-lifecycle") === "true",
+    enableRemoteWriteReceiver: get("web.enable-remote-write-receiver") === "true",
+    remoteFlushDeadline,
     log,
     plugins: builtinPlugins(),
     pluginPaths: parsed.values.get("plugin") ?? [],

@@ -16,6 +16,9 @@ import { ScrapeService } from "./scrape/service.ts";
 import type { LabelQuerier } from "../storage/types.ts";
 import type { Storage } from "../storage/types.ts";
 import { VERSION } from "./version.ts";
+import { join } from "node:path";
+import { FanoutStorage } from "../storage/fanout.ts";
+import { RemoteWriteStorage, walSourceOf } from "../storage/remote/index.ts";
 
 export interface ServerOptions {
   configFile: string;
@@ -33,6 +36,10 @@ export interface ServerOptions {
   plugins: PluginRegistry;
   /** External plugin modules from `--plugin` (the config's `plugins:` list adds more). */
   pluginPaths?: string[];
+  /** `--web.enable-remote-write-receiver`: accept POST /api/v1/write. */
+  enableRemoteWriteReceiver?: boolean;
+  /** `--storage.remote.flush-deadline` in ms: how long stopping keeps sending queued samples (default 1m). */
+  remoteFlushDeadline?: number;
 }
 
 export type ConfigSubscriber = (config: Config) => void | Promise<void>;
@@ -55,6 +62,8 @@ export class Server {
   #ready = false;
   #storage: (Storage & Partial<LabelQuerier>) | null = null;
   #scrape: ScrapeService | null = null;
+  /** What scrapes write to: the storage, plus remote write when it can tail the storage's WAL. */
+  #writeStorage: Storage | null = null;
   readonly #subscribers: ConfigSubscriber[] = [];
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -114,7 +123,8 @@ export class Server {
     } catch (err) {
       throw new Error(`Cannot open the ${backend} storage in "${this.opts.storagePath}" (--storage.tsdb.path): ${(err as Error).message}`);
     }
-    this.#scrape = await ScrapeService.create({ storage: this.#storage, registry: this.registry, log, plugins: this.opts.plugins });
+    this.#writeStorage = this.#withRemoteWrite(this.#storage);
+    this.#scrape = await ScrapeService.create({ storage: this.#writeStorage, registry: this.registry, log, plugins: this.opts.plugins });
     const scrape = this.#scrape;
     this.#subscribers.unshift((c) => scrape.applyConfig(c));
     await this.#apply(config);
@@ -128,6 +138,7 @@ export class Server {
       discovery: () => this.#scrape?.discovery.status() ?? [],
       labels: () => (this.#storage?.series !== undefined ? (this.#storage as LabelQuerier) : null),
       quit: () => void this.stop("quit requested through /-/quit"),
+      ...(this.opts.enableRemoteWriteReceiver ? { remoteWriteReceiver: { storage: () => this.#writeStorage, log: log.with({ component: "remote-write-receiver" }) } } : {}),
     });
     try {
       this.#http = Bun.serve({ hostname: listen.hostname, port: listen.port, fetch: app.fetch, idleTimeout: 60 });
@@ -156,6 +167,20 @@ export class Server {
       this.#reloadSuccess.set({}, 0);
       throw err;
     }
+  }
+
+  /** Remote write tails the storage's WAL (storage/remote); scrapes go through a fan-out to both. */
+  #withRemoteWrite(primary: Storage): Storage {
+    const log = this.opts.log.with({ component: "remote" });
+    const source = walSourceOf(primary);
+    if (source === null) {
+      this.onConfig((c) => void (c.remote_write.length > 0 && log.error("remote_write needs a storage with a WAL (--storage.backend=tsdb); not sending")));
+      return primary;
+    }
+    const flush = this.opts.remoteFlushDeadline;
+    const remote = new RemoteWriteStorage({ source, dir: join(this.opts.storagePath, "remote"), registry: this.registry, log, ...(flush !== undefined ? { flushDeadlineMs: flush } : {}) });
+    this.onConfig((c) => remote.applyConfig(c));
+    return new FanoutStorage(primary, [remote]);
   }
 
   #prepareStorage(): void {
@@ -198,7 +223,7 @@ export class Server {
     await this.#http?.stop();
     this.#http = null;
     await this.#scrape?.stop();
-    await this.#storage?.close();
+    await (this.#writeStorage ?? this.#storage)?.close();
     this.opts.log.info("See you next time!");
     this.#resolveDone();
   }

@@ -9,6 +9,7 @@ import type { ScrapeManager } from "../scrape/manager.ts";
 import { registerMetadataRoutes, registerTargetRoutes } from "./targets.ts";
 import { ok } from "./api.ts";
 import { registerSeriesRoutes } from "./series.ts";
+import { registerRemoteWriteRoute, type RemoteWriteReceiverOptions } from "./remote-write.ts";
 import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
 import type { QueryEngine } from "../query/engine.ts";
@@ -33,6 +34,8 @@ export interface WebOptions {
   discovery?: () => ProviderStatus[];
   /** The storage's series and label index, for /api/v1/series, labels and status/tsdb. */
   labels?: () => LabelQuerier | null;
+  /** `--web.enable-remote-write-receiver`: POST /api/v1/write stores into this storage. */
+  remoteWriteReceiver?: RemoteWriteReceiverOptions;
   /** The PromQL engine for /api/v1/query and query_range (null before storage is open). */
   engine?: () => QueryEngine | null;
   /** `--query.timeout` in ms. */
@@ -82,6 +85,7 @@ export function createWebApp(opts: WebOptions): Hono {
   registerTargetRoutes(app, opts.scrapeManager ?? (() => null));
   registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
   registerSeriesRoutes(app, opts.labels ?? (() => null));
+  if (opts.remoteWriteReceiver) registerRemoteWriteRoute(app, opts.remoteWriteReceiver);
   registerQueryRoutes(app, { engine: opts.engine ?? (() => null), ...(opts.queryTimeoutMs !== undefined ? { timeoutMs: opts.queryTimeoutMs } : {}) });
   registerStatusRoutes(app, opts.status ?? {});
   registerFederateRoute(app, { querier: opts.querier ?? (() => null), lookbackDeltaMs: opts.lookbackDeltaMs ?? 300_000, externalLabels: opts.externalLabels ?? (() => ({})) });
