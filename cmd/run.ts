@@ -15,6 +15,9 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "storage.tsdb.retention.time", placeholder: "DURATION", default: "15d", help: "How long to retain samples in storage." },
   { name: "storage.tsdb.retention.size", placeholder: "SIZE", default: "0B", help: "Maximum number of bytes that can be stored for blocks (e.g. 512MB; 0B: no limit)." },
   { name: "storage.tsdb.wal-fsync-interval", placeholder: "DURATION", default: "0s", help: "Group commit: fsync the WAL at most this often (0s: before every scrape is acknowledged; kill -9 can lose at most this much)." },
+  { name: "query.timeout", placeholder: "DURATION", default: "2m", help: "Maximum time a query may take before being aborted." },
+  { name: "query.max-samples", placeholder: "INT", default: "50000000", help: "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return." },
+  { name: "query.lookback-delta", placeholder: "DURATION", default: "5m", help: "The maximum lookback duration for retrieving metrics during expression evaluations and federation." },
   { name: "web.listen-address", placeholder: "ADDRESS", default: "0.0.0.0:9090", help: "Address to listen on for the web interface and API." },
   { name: "web.enable-lifecycle", boolean: true, default: "false", help: "Enable shutdown and reload via HTTP request (POST /-/reload, /-/quit)." },
   { name: "web.enable-remote-write-receiver", boolean: true, default: "false", help: "Enable API endpoint accepting remote write requests (POST /api/v1/write)." },
@@ -59,6 +62,21 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`invalid value for '--storage.tsdb.wal-fsync-interval': ${(err as Error).message}`);
   }
 
+  const duration = (name: string): number => {
+    try {
+      return parseDuration(get(name));
+    } catch (err) {
+      throw new UsageError(`invalid value for '--${name}': ${(err as Error).message}`);
+    }
+  };
+  const queryTimeout = duration("query.timeout");
+  const lookbackDelta = duration("query.lookback-delta");
+  const maxSamples = Number(get("query.max-samples"));
+  if (!/^\d+$/.test(get("query.max-samples")) || !Number.isSafeInteger(maxSamples)) {
+    throw new UsageError(`invalid value for '--query.max-samples': expected a non-negative integer, got "${get("query.max-samples")}"`);
+  }
+  const flags = Object.fromEntries(RUN_FLAGS.map((f) => [f.name, (parsed.values.get(f.name) ?? [get(f.name)]).join(",")]));
+
   let remoteFlushDeadline: number;
   try {
     remoteFlushDeadline = parseDuration(get("storage.remote.flush-deadline"));
@@ -81,6 +99,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     log,
     plugins: builtinPlugins(),
     pluginPaths: parsed.values.get("plugin") ?? [],
+    queryTimeout,
+    queryMaxSamples: maxSamples,
+    lookbackDelta,
+    flags,
   });
 
   try {

@@ -3,7 +3,7 @@
  * Subsystems (scrape manager, storage) subscribe with `onConfig` and receive every
  * config that loaded cleanly; an invalid new config is logged and the old one stays.
  */
-import { mkdirSync, accessSync, constants } from "node:fs";
+import { mkdirSync, accessSync, constants, readFileSync } from "node:fs";
 import { loadConfigFile } from "./config/load.ts";
 import { loadPlugin, pluginPathsOf } from "./plugin-loader.ts";
 import type { Config } from "./config/types.ts";
@@ -15,6 +15,9 @@ import { createWebApp } from "./web/app.ts";
 import { ScrapeService } from "./scrape/service.ts";
 import type { LabelQuerier } from "../storage/types.ts";
 import type { Storage } from "../storage/types.ts";
+import type { Querier } from "../storage/types.ts";
+import { columnsOf } from "../storage/columns.ts";
+import { QueryEngine } from "./query/engine.ts";
 import { VERSION } from "./version.ts";
 import { join } from "node:path";
 import { FanoutStorage } from "../storage/fanout.ts";
@@ -40,6 +43,14 @@ export interface ServerOptions {
   enableRemoteWriteReceiver?: boolean;
   /** `--storage.remote.flush-deadline` in ms: how long stopping keeps sending queued samples (default 1m). */
   remoteFlushDeadline?: number;
+  /** `--query.timeout` in ms (default 2m). */
+  queryTimeout?: number;
+  /** `--query.max-samples` (default 50,000,000). */
+  queryMaxSamples?: number;
+  /** `--query.lookback-delta` in ms (default 5m). */
+  lookbackDelta?: number;
+  /** Every flag's value, for /api/v1/status/flags. */
+  flags?: Record<string, string>;
 }
 
 export type ConfigSubscriber = (config: Config) => void | Promise<void>;
@@ -64,6 +75,12 @@ export class Server {
   #scrape: ScrapeService | null = null;
   /** What scrapes write to: the storage, plus remote write when it can tail the storage's WAL. */
   #writeStorage: Storage | null = null;
+  #engine: QueryEngine | null = null;
+  #configText: string | null = null;
+  #pendingText: string | null = null;
+  #lastConfigTime = 0;
+  #reloadOk = false;
+  readonly #startTime = Date.now();
   readonly #subscribers: ConfigSubscriber[] = [];
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -123,6 +140,11 @@ export class Server {
     } catch (err) {
       throw new Error(`Cannot open the ${backend} storage in "${this.opts.storagePath}" (--storage.tsdb.path): ${(err as Error).message}`);
     }
+    const lookbackDeltaMs = this.opts.lookbackDelta ?? 300_000;
+    const queryTimeoutMs = this.opts.queryTimeout ?? 120_000;
+    if (typeof (this.#storage as Partial<Querier>).select === "function") {
+      this.#engine = new QueryEngine(columnsOf(this.#storage as Storage & Querier), { lookbackDeltaMs, maxSamples: this.opts.queryMaxSamples ?? 50_000_000, timeoutMs: queryTimeoutMs });
+    }
     this.#writeStorage = this.#withRemoteWrite(this.#storage);
     this.#scrape = await ScrapeService.create({ storage: this.#writeStorage, registry: this.registry, log, plugins: this.opts.plugins });
     const scrape = this.#scrape;
@@ -137,6 +159,16 @@ export class Server {
       scrapeManager: () => this.#scrape?.manager ?? null,
       discovery: () => this.#scrape?.discovery.status() ?? [],
       labels: () => (this.#storage?.series !== undefined ? (this.#storage as LabelQuerier) : null),
+      engine: () => this.#engine,
+      queryTimeoutMs,
+      querier: () => (this.#engine !== null ? (this.#storage as Storage & Querier) : null),
+      lookbackDeltaMs,
+      externalLabels: () => this.#config?.global.external_labels ?? {},
+      status: {
+        flags: this.opts.flags ?? {},
+        configText: () => this.#configText,
+        runtime: () => ({ startTime: this.#startTime, reloadConfigSuccess: this.#reloadOk, lastConfigTime: this.#lastConfigTime, storageRetention: this.opts.flags?.["storage.tsdb.retention.time"] ?? "" }),
+      },
       quit: () => void this.stop("quit requested through /-/quit"),
       ...(this.opts.enableRemoteWriteReceiver ? { remoteWriteReceiver: { storage: () => this.#writeStorage, log: log.with({ component: "remote-write-receiver" }) } } : {}),
     });
@@ -161,10 +193,12 @@ export class Server {
         warn: (msg) => this.opts.log.warn(msg, { file: this.opts.configFile }),
       });
       this.#reloads.inc({ result: "success" });
+      this.#pendingText = readFileSync(this.opts.configFile, "utf8");
       return config;
     } catch (err) {
       this.#reloads.inc({ result: "failure" });
       this.#reloadSuccess.set({}, 0);
+      this.#reloadOk = false;
       throw err;
     }
   }
@@ -196,6 +230,9 @@ export class Server {
   async #apply(config: Config): Promise<void> {
     for (const s of this.#subscribers) await s(config);
     this.#config = config;
+    this.#configText = this.#pendingText;
+    this.#reloadOk = true;
+    this.#lastConfigTime = Date.now();
     this.#reloadSuccess.set({}, 1);
     this.#reloadTime.set({}, Math.floor(Date.now() / 1000));
     this.opts.log.info("Completed loading of configuration file", { filename: this.opts.configFile, jobs: config.scrape_configs.length });

@@ -41,7 +41,7 @@ test("/api/v1/series wants match[] and checks it, start and end", async () => {
   expect(bad.status).toBe(400);
   expect(bad.body.error).toStartWith('invalid parameter "match[]": 1:8: parse error:');
   expect((await get(`/api/v1/series?match[]=${encodeURIComponent('{job=~".*"}')}`)).body.error).toContain("at least one non-empty matcher");
-  expect((await get("/api/v1/series?match[]=up&start=yesterday")).body.error).toBe('invalid parameter "start": cannot parse "yesterday" to a valid timestamp');
+  expect((await get("/api/v1/series?match[]=up&start=yesterday")).body.error).toBe(`invalid parameter "start": Invalid time value for 'start': cannot parse "yesterday" to a valid timestamp`);
   expect((await get("/api/v1/series?match[]=up&start=10&end=5")).body.error).toContain("end timestamp must not be before start time");
 });
 

@@ -6,19 +6,38 @@
 import type { Context, Hono } from "hono";
 import type { LabelQuerier, Matcher } from "../../storage/types.ts";
 import { apiError, ok } from "./api.ts";
-import { parseSelector } from "./selector.ts";
+import { parseQuery } from "../query/engine.ts";
+import { ParamError, parseTime as parseApiTime } from "./api-params.ts";
 
 /** Go's time.Time min/max as Prometheus's API uses them for an open range, in ms. */
 export const MIN_TIME = -9223372036854776;
 export const MAX_TIME = 9223372036854776;
 
-/** `start`/`end`/`time`: unix seconds (with fractions) or RFC 3339. */
+/** `start`/`end`/`time`: unix seconds (with fractions) or RFC 3339, with Prometheus's message. */
 export function parseTime(value: string | undefined, fallback: number, name: string): number | string {
   if (value === undefined || value === "") return fallback;
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const t = Date.parse(value);
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(t)) return t;
-  return `invalid parameter "${name}": cannot parse "${value}" to a valid timestamp`;
+  try {
+    return parseApiTime(value);
+  } catch (err) {
+    if (!(err instanceof ParamError)) throw err;
+    return `invalid parameter "${name}": Invalid time value for '${name}': ${err.message}`;
+  }
+}
+
+const EMPTY_MATCHERS = "vector selector must contain at least one non-empty matcher";
+
+/** A `match[]` series selector (Prometheus's ParseMetricSelector), parsed by the PromQL parser. */
+function parseMatchSelector(text: string): Matcher[] {
+  let expr;
+  try {
+    expr = parseQuery(text);
+  } catch (err) {
+    // Prometheus checks this per match[] after parsing, with its own wording.
+    if ((err as Error).message.endsWith(EMPTY_MATCHERS)) throw new SyntaxError("match[] must contain at least one non-empty matcher");
+    throw err;
+  }
+  if (expr.kind !== "vector" || expr.offsetMs !== 0 || expr.at !== null) throw new SyntaxError(`1:1: parse error: expected a series selector such as up{job="node"}, got ${JSON.stringify(text)}`);
+  return expr.matchers;
 }
 
 function params(c: Context): URLSearchParams {
@@ -43,23 +62,24 @@ function parseRange(q: URLSearchParams): { mint: number; maxt: number } | string
   return { mint, maxt };
 }
 
-function parseMatchers(q: URLSearchParams): Matcher[][] | string {
+/** Selectors in `match[]`; /api/v1/series prefixes errors with the parameter, the label endpoints do not. */
+function parseMatchers(q: URLSearchParams, prefix: boolean): Matcher[][] | string {
   const out: Matcher[][] = [];
   for (const m of q.getAll("match[]")) {
     try {
-      out.push(parseSelector(m));
+      out.push(parseMatchSelector(m));
     } catch (err) {
-      return `invalid parameter "match[]": ${(err as Error).message}`;
+      return `${prefix ? 'invalid parameter "match[]": ' : ""}${(err as Error).message}`;
     }
   }
   return out;
 }
 
 /** The parameters every series and label endpoint takes, or the first error. */
-function common(q: URLSearchParams): { mint: number; maxt: number; sets: Matcher[][]; limit: number } | string {
+function common(q: URLSearchParams, prefixMatchErrors = false): { mint: number; maxt: number; sets: Matcher[][]; limit: number } | string {
   const range = parseRange(q);
   if (typeof range === "string") return range;
-  const sets = parseMatchers(q);
+  const sets = parseMatchers(q, prefixMatchErrors);
   if (typeof sets === "string") return sets;
   const limit = parseLimit(q);
   if (typeof limit === "string") return limit;
@@ -87,7 +107,7 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
   };
 
   const series = handle((c, q, db) => {
-    const p = common(q);
+    const p = common(q, true);
     if (typeof p === "string") return apiError(c, "bad_data", p);
     if (p.sets.length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
     return limited(c, db.series(p.sets, p.mint, p.maxt).map((l) => l.toObject()), p.limit);
@@ -105,7 +125,9 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
     let name = c.req.param("name") ?? "";
     // UTF-8 label names come escaped as U__... (Prometheus's value encoding).
     if (name.startsWith("U__")) name = name.slice(3).replace(/_([0-9a-fA-F]+)_/g, (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
-    if (name === "" || !name.isWellFormed()) return apiError(c, "bad_data", `invalid label name: "${c.req.param("name")}"`);
+    // Prometheus 2.42 takes legacy names only; U__-escaped UTF-8 names are the 3.x extension.
+    const legacy = /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name);
+    if (name === "" || !name.isWellFormed() || (!legacy && !(c.req.param("name") ?? "").startsWith("U__"))) return apiError(c, "bad_data", `invalid label name: "${c.req.param("name")}"`);
     const p = common(q);
     if (typeof p === "string") return apiError(c, "bad_data", p);
     return limited(c, db.labelValues(name, p.sets, p.mint, p.maxt), p.limit);
