@@ -3,7 +3,8 @@
  * scrape path (service, pools, loops, HTTP client, WASM parser and cache) into a storage
  * that only counts, so the scrape layer is measured on its own. Reports CPU per sample,
  * missed intervals and the spread of scrape intervals. The target server runs in its own
- * process; its CPU is reported separately.
+ * process; its CPU is reported separately. `gleaner bench` runs the same workload through
+ * the whole program (TSDB included) and side by side with Prometheus.
  *
  *   bun bench/many-targets.bench.ts [targets=1000] [series=1000] [interval=10s] [seconds=60] [storage=counting|tsdb]
  *
@@ -28,7 +29,8 @@ const seconds = Number(process.argv[5] ?? 60);
 const interval = parseDuration(intervalText);
 
 
-const server = Bun.spawn([process.execPath, new URL("./support/target-server.ts", import.meta.url).pathname, "--series", String(series)], { stdout: "pipe", stderr: "inherit" });
+// The generator of `gleaner bench` (bench/harness/target-server.ts), in its own process.
+const server = Bun.spawn([process.execPath, new URL("./harness/target-server.ts", import.meta.url).pathname, "--series", String(series), "--interval", intervalText], { stdout: "pipe", stderr: "inherit" });
 const reader = server.stdout.getReader();
 const first = new TextDecoder().decode((await reader.read()).value);
 const port = Number(/listening (\d+)/.exec(first)?.[1]);

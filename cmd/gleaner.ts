@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
-/** The gleaner command line: `gleaner run | check config | version | help`. */
+/** The gleaner command line: `gleaner run | check config | bench | version | help`. */
 import { VERSION } from "../core/version.ts";
+import { benchCommand } from "./bench.ts";
 import { checkCommand } from "./check.ts";
 import { UsageError } from "./flags.ts";
 import { runCommand } from "./run.ts";
@@ -13,6 +14,7 @@ Commands:
   run             Scrape targets, store samples, serve the HTTP API (see gleaner run --help)
   check config    Check configuration files (see gleaner check --help)
   check metrics   Check a metrics exposition read from stdin
+  bench           Benchmark a high-cardinality scrape, side by side with Prometheus (see gleaner bench --help)
   version         Show version information
   help            Show this help
 
@@ -41,6 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(rest);
       case "check":
         return await checkCommand(rest);
+      case "bench":
+        return await benchCommand(rest);
       default:
         // Prometheus is started with flags only; accept that form too.
         if (command.startsWith("--")) return await runCommand(argv);

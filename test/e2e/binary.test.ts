@@ -76,3 +76,11 @@ test("the compiled binary loads an external discovery plugin at run time and scr
   }
   expect(await g.exit()).toBe(0);
 });
+
+test("the compiled binary runs gleaner bench, starting itself as the generator and the scraper", async () => {
+  const r = await runToEnd([binary], ["bench", "--targets", "2", "--series", "40", "--interval", "1s", "--duration", "2s", "--warmup", "1s", "--json"], "/tmp");
+  const report = JSON.parse(r.stdout) as { runs: Array<{ scraper: string; measured: { samplesPerS: number; series: number } | null }> };
+  expect(report.runs.map((x) => x.scraper)).toEqual(["gleaner"]);
+  expect(report.runs[0]!.measured!.series).toBe(2 * (38 + 5));
+  expect(report.runs[0]!.measured!.samplesPerS).toBeGreaterThan(0);
+}, 60_000);
