@@ -1,0 +1,102 @@
+import { beforeAll, expect, test } from "bun:test";
+import type { Hono } from "hono";
+import { createLogger } from "../log/logger.ts";
+import { Registry } from "../metrics/registry.ts";
+import { Labels } from "../model/labels.ts";
+import { QueryEngine } from "../query/engine.ts";
+import { MemoryStorage } from "../../storage/memory.ts";
+import { columnsOf } from "../../storage/columns.ts";
+import { createWebApp } from "./app.ts";
+
+const T0 = 1_800_000_000_000;
+let app: Hono;
+let storage: MemoryStorage;
+
+beforeAll(async () => {
+  storage = new MemoryStorage(() => T0);
+  const a = storage.appender();
+  for (let i = 0; i <= 20; i++) {
+    a.append(0, Labels.from({ __name__: "http_requests_total", job: "api", code: "200" }), T0 - 600_000 + i * 30_000, i * 10);
+    a.append(0, Labels.from({ __name__: "http_requests_total", job: "api", code: "500" }), T0 - 600_000 + i * 30_000, i);
+  }
+  await a.commit();
+  const engine = new QueryEngine(columnsOf(storage), { maxSamples: 1000 });
+  app = createWebApp({
+    registry: new Registry(),
+    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
+    enableLifecycle: false,
+    isReady: () => true,
+    reload: async () => {},
+    quit: () => {},
+    engine: () => engine,
+    querier: () => storage,
+  });
+});
+
+async function call(path: string, init?: RequestInit) {
+  const res = await app.request(path, init);
+  const text = await res.text();
+  return { status: res.status, type: res.headers.get("content-type"), text, body: text === "" ? null : (JSON.parse(text) as { status: string; errorType?: string; error?: string; data?: unknown; warnings?: string[] }) };
+}
+
+const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
+const post = (path: string, params: Record<string, string>) => call(path, { method: "POST", body: q(params), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+
+test("instant query parameters are checked in Prometheus's order with its messages", async () => {
+  expect((await call(`/api/v1/query?${q({ query: "up", time: "abc" })}`)).body?.error).toBe(`invalid parameter "time": Invalid time value for 'time': cannot parse "abc" to a valid timestamp`);
+  expect((await call(`/api/v1/query?${q({ query: "up(", timeout: "1ns" })}`)).body?.error).toBe(`invalid parameter "timeout": cannot parse "1ns" to a valid duration`);
+  const parse = await call(`/api/v1/query?${q({ query: "sum(" })}`);
+  expect(parse).toMatchObject({ status: 400, type: "application/json", body: { status: "error", errorType: "bad_data", error: `invalid parameter "query": 1:5: parse error: unclosed left parenthesis` } });
+  expect((await call(`/api/v1/query?${q({ query: "rate(up)" })}`)).body?.error).toBe(`invalid parameter "query": 1:6: parse error: expected type range vector in call to function "rate", got instant vector`);
+  expect((await call(`/api/v1/query?${q({ query: "1", timeout: "0" })}`))).toMatchObject({ status: 503, body: { errorType: "timeout", error: "query timed out in query queue" } });
+});
+
+test("range query parameters follow Prometheus: start, end, step, the 11,000-point rule, then the query", async () => {
+  const err = async (params: Record<string, string>) => (await call(`/api/v1/query_range?${q(params)}`)).body?.error;
+  expect(await err({ query: "up", end: "2", step: "1" })).toBe(`invalid parameter "start": cannot parse "" to a valid timestamp`);
+  expect(await err({ query: "up", start: "1", end: "x", step: "1" })).toBe(`invalid parameter "end": cannot parse "x" to a valid timestamp`);
+  expect(await err({ query: "up", start: "10", end: "5", step: "1" })).toBe(`invalid parameter "end": end timestamp must not be before start time`);
+  expect(await err({ query: "up", start: "1", end: "5" })).toBe(`invalid parameter "step": cannot parse "" to a valid duration`);
+  expect(await err({ query: "up", start: "1", end: "5", step: "-1" })).toBe(`invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer`);
+  expect(await err({ query: "up", start: "0", end: "11001", step: "1" })).toBe("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+  expect(await err({ query: "up", start: "0", end: "11000", step: "1s" })).not.toContain("exceeded");
+  expect(await err({ query: "sum(", start: "1", end: "5", step: "1" })).toBe("1:5: parse error: unclosed left parenthesis");
+  expect(await err({ query: "up[5m]", start: "1", end: "5", step: "1" })).toBe(`invalid expression type "range vector" for range query, must be Scalar or instant Vector`);
+  expect(await err({ query: "time()", start: "1", end: "1.001", step: "0.0001" })).toBe("unexpected error: runtime error: integer divide by zero");
+});
+
+test("POST form bodies work like GET query strings, and form values win over URL values", async () => {
+  const bad = await post("/api/v1/query_range?step=1", { query: "sum(", start: "1", end: "2", step: "0" });
+  expect(bad.body?.error).toContain("zero or negative query resolution step");
+});
+
+test("query_exemplars answers an empty list, and 204 for a query without selectors", async () => {
+  expect((await call(`/api/v1/query_exemplars?${q({ query: "http_requests_total", start: "1", end: "2" })}`)).text).toBe('{"status":"success","data":[]}');
+  const none = await post("/api/v1/query_exemplars", { query: "1" });
+  expect({ status: none.status, text: none.text }).toEqual({ status: 204, text: "" });
+  expect((await call(`/api/v1/query_exemplars?${q({ query: "up", start: "10", end: "5" })}`)).body?.error).toBe("end timestamp must not be before start timestamp");
+  expect((await call(`/api/v1/query_exemplars?${q({ query: "up", start: "x" })}`)).body?.error).toBe(`invalid parameter "start": Invalid time value for 'start': cannot parse "x" to a valid timestamp`);
+  expect((await call(`/api/v1/query_exemplars?${q({ query: "up{" })}`)).body?.error).toStartWith("1:4: parse error:");
+});
+
+test("format_query prints the canonical form or the parse error", async () => {
+  expect((await call(`/api/v1/format_query?${q({ query: "sum(up)by(job)" })}`)).text).toBe('{"status":"success","data":"sum by (job) (up)"}');
+  expect((await call("/api/v1/format_query")).body?.error).toBe(`invalid parameter "query": 1:1: parse error: no expression found in input`);
+});
+
+test("answers are gzipped for clients that accept gzip", async () => {
+  const res = await app.request(`/api/v1/format_query?${q({ query: "up" })}`, { headers: { "Accept-Encoding": "gzip, deflate" } });
+  expect(res.headers.get("content-encoding")).toBe("gzip");
+  expect(res.headers.get("content-type")).toBe("application/json");
+  expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await res.arrayBuffer())))).toBe('{"status":"success","data":"up"}');
+  expect((await app.request("/api/v1/format_query?query=up")).headers.get("content-encoding")).toBeNull();
+});
+
+test("status endpoints, rules and alerts answer in Prometheus's shapes", async () => {
+  const build = (await call("/api/v1/status/buildinfo")).body?.data as Record<string, string>;
+  expect(Object.keys(build).sort()).toEqual(["branch", "buildDate", "buildUser", "goVersion", "revision", "version"]);
+  expect((await call("/api/v1/rules")).text).toBe('{"status":"success","data":{"groups":[]}}');
+  expect((await call("/api/v1/alerts")).text).toBe('{"status":"success","data":{"alerts":[]}}');
+  const rt = (await call("/api/v1/status/runtimeinfo")).body?.data as Record<string, unknown>;
+  expect(Object.keys(rt)).toEqual(["startTime", "CWD", "reloadConfigSuccess", "lastConfigTime", "corruptionCount", "goroutineCount", "GOMAXPROCS", "GOGC", "GODEBUG", "storageRetention"]);
+});
