@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { diskUsage, hostCpu, procStat, treeStat } from "../support/proc.ts";
-import { fetchTargets, SCRAPERS, selfCommand, type Counters, type ScraperName, type TargetState } from "./scrapers.ts";
+import { fetchTargets, IDENTITY, SCRAPERS, selfCommand, type Counters, type ScraperName, type TargetState } from "./scrapers.ts";
 import type { WorkloadFormat } from "./workload.ts";
 
 export interface BenchOptions {
@@ -144,7 +144,7 @@ function freePort(): Promise<number> {
 }
 
 async function readCounters(base: string, name: ScraperName): Promise<Counters> {
-  const res = await fetch(`${base}/metrics`);
+  const res = await fetch(`${base}/metrics`, { headers: IDENTITY });
   if (!res.ok) throw new Error(`GET ${base}/metrics: HTTP ${res.status}`);
   return SCRAPERS[name].counters(await res.text());
 }

@@ -95,11 +95,11 @@ export const SCRAPERS: Record<ScraperName, ScraperSpec> = {
     pkg: null,
     reportSeries: 5,
     command(job) {
-      const profile = job.profileDir !== undefined && !Bun.main.startsWith("/$bunfs/") ? ["--cpu-prof", `--cpu-prof-dir=${job.profileDir}`] : [];
+      const profile = job.profileDir !== undefined && !Bun.main.startsWith("/$bunfs/") ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${job.profileDir}`] : [];
       const [exe, ...script] = selfCommand();
       return {
         argv: [exe!, ...profile, ...script, "run", `--config.file=${promConfig(job)}`, `--storage.tsdb.path=${this.dataDir(job)}`, `--web.listen-address=127.0.0.1:${job.port}`, "--log.level=warn"],
-        ...(job.profileDir !== undefined && Bun.main.startsWith("/$bunfs/") ? { env: { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${job.profileDir}` } } : {}),
+        ...(job.profileDir !== undefined && Bun.main.startsWith("/$bunfs/") ? { env: { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${job.profileDir}` } } : {}),
       };
     },
     dataDir: (job) => join(job.dir, "data"),
@@ -152,9 +152,12 @@ export const SCRAPERS: Record<ScraperName, ScraperSpec> = {
   },
 };
 
+/** The harness's own reads ask for no compression, to cost the scraper under test little. */
+export const IDENTITY = { "Accept-Encoding": "identity" };
+
 /** Reads /api/v1/targets of a Prometheus-compatible scraper. */
 export async function fetchTargets(base: string, signal?: AbortSignal): Promise<TargetState[]> {
-  const res = await fetch(`${base}/api/v1/targets?state=active`, signal ? { signal } : {});
+  const res = await fetch(`${base}/api/v1/targets?state=active`, { headers: IDENTITY, ...(signal ? { signal } : {}) });
   if (!res.ok) throw new Error(`GET ${base}/api/v1/targets: HTTP ${res.status}`);
   const body = (await res.json()) as { data?: { activeTargets?: Array<Record<string, unknown>> } };
   return (body.data?.activeTargets ?? []).map((t) => ({
