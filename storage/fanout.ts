@@ -26,6 +26,9 @@ export class FanoutStorage implements Storage {
   }
 
   appender(): Appender {
+    // Remote write reads the primary's WAL: then the scrape appends straight to the primary,
+    // with no per-sample forwarding (the hot path makes no closure per sample).
+    if (this.#perSample.length === 0) return this.primary.appender();
     const primary = this.primary.appender();
     const others = this.#perSample.map((s) => s.appender());
     const refMaps = this.#refMaps;
