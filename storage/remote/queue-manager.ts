@@ -89,7 +89,10 @@ export class QueueManager {
   #acked: WalPosition = { segment: 0, offset: 0 };
   #started = false;
 
+  /** stop() was called: the reader ends once it has caught up with the WAL. */
   #stopping = false;
+  /** The flush deadline passed (or resharding gave up): stop reading and sending now. */
+  #halted = false;
   /** Aborts sends, backoff sleeps and waits: the hard stop after the flush deadline. */
   readonly #abort = new AbortController();
   #gate: Promise<void> | null = null;
@@ -188,34 +191,43 @@ export class QueueManager {
   }
 
   /**
-   * Stops reading, sends what is queued for up to the flush deadline, then aborts whatever
-   * is still in flight (it stays unacknowledged, so a restart sends it again).
+   * Reads the WAL up to its durable end and sends everything, for up to the flush deadline;
+   * then aborts whatever is still in flight (it stays unacknowledged: a restart sends it).
    */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#wakeWatcher();
-    this.#space?.resolve();
+    const timer = new AbortController();
+    let late = false;
+    const deadline = this.#clock.sleep(this.#o.flushDeadlineMs ?? 60_000, timer.signal).then(() => {
+      if (timer.signal.aborted) return;
+      late = true;
+      this.#log.warn("Remote write did not flush within the deadline; the rest is sent after the next start", { pending: this.pending });
+      this.#hardStop();
+    });
     await this.#watcher;
     for (const s of this.#shards) {
       s.closing = true;
       s.wake();
     }
-    const deadline = this.#o.flushDeadlineMs ?? 60_000;
-    const flushed = Promise.all(this.#senders).then(() => true);
-    const timer = new AbortController();
-    const late = this.#clock.sleep(deadline, timer.signal).then(() => false);
-    if (!(await Promise.race([flushed, late]))) {
-      this.#log.warn("Remote write did not flush within the deadline; the rest is sent after the next start", { pending: this.pending });
-    }
-    timer.abort();
-    this.#abort.abort();
+    await Promise.all(this.#senders);
+    if (!late) timer.abort();
+    await deadline;
+    this.#hardStop();
     await Promise.all(this.#senders);
     await this.#resharder;
     this.#unsubscribe();
     await this.#position.flush().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
     this.#release();
     this.#o.metrics.pending.set(this.#m, 0);
+  }
+
+  #hardStop(): void {
+    this.#halted = true;
+    this.#abort.abort();
+    this.#wakeWatcher();
+    this.#space?.resolve();
   }
 
   // ---- reading the WAL ----
@@ -227,7 +239,7 @@ export class QueueManager {
 
   /** Waits for a commit (or a 1 s poll, or stop). */
   async #waitForWal(): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#halted) return;
     this.#notify = new AbortController();
     await realClock.sleep(1000, this.#notify.signal);
   }
@@ -253,9 +265,10 @@ export class QueueManager {
     }
     let file: SegmentFile | null = null;
     try {
-      while (!this.#stopping) {
+      while (!this.#halted) {
         const d = this.#o.source.wal.durable;
         if (seg > d.segment || (seg === d.segment && off >= d.offset)) {
+          if (this.#stopping) break; // caught up: everything committed is queued
           await this.#waitForWal();
           continue;
         }
@@ -291,7 +304,7 @@ export class QueueManager {
           const win = await file.window(off, limit, min);
           let p = 0;
           min = 0;
-          while (p < win.length && !this.#stopping) {
+          while (p < win.length && !this.#halted) {
             const r = nextRecord(win, p, win.length);
             if (r.kind === "record") {
               await this.#ingest(r.tx, seg, off + r.end);
@@ -313,7 +326,7 @@ export class QueueManager {
             }
           }
           off += p;
-          if (min === 0 || this.#stopping) break;
+          if (min === 0 || this.#halted) break;
         }
       }
     } finally {
@@ -385,7 +398,7 @@ export class QueueManager {
       let i = 0;
       for (;;) {
         if (this.#gate !== null) await this.#gate;
-        if (this.#stopping) return; // the record stays unsealed: it is read again after a restart
+        if (this.#halted) return; // the record stays unsealed: it is read again after a restart
         i = this.#enqueue(smp, i, seq);
         if (i >= smp.count) break;
         // A shard is full: wait for a send to finish (memory stays bounded; the WAL keeps the rest).

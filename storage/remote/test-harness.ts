@@ -9,6 +9,7 @@ import { parseConfig } from "../../core/config/load.ts";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { Labels } from "../../core/model/labels.ts";
+import type { Clock } from "../../core/scrape/clock.ts";
 import { Tsdb } from "../tsdb/index.ts";
 import { RemoteWriteStorage } from "./index.ts";
 
@@ -23,21 +24,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `remote_write` YAML for one queue at `url` with fast retries; `extra` is indented under the entry. */
-export function rwConfig(url: string, extra = "", queue = "") {
-  return parseConfig(
-    `global:\n  external_labels: {}\nremote_write:\n  - url: ${url}\n    remote_timeout: 2s\n${extra}    queue_config:\n      min_backoff: 10ms\n      max_backoff: 80ms\n      batch_send_deadline: 20ms\n${queue}`,
-    "rw.yml",
-  );
+/**
+ * A config with one `remote_write` queue at `url`, fast retries by default; `extra` is YAML
+ * indented under the entry, `queue` overrides queue_config keys, `global` goes under global.
+ */
+export function rwConfig(url: string, opts: { extra?: string; queue?: Record<string, string | number | boolean>; global?: string; remoteTimeout?: string } = {}) {
+  const queue = { min_backoff: "10ms", max_backoff: "80ms", batch_send_deadline: "20ms", ...opts.queue };
+  const q = Object.entries(queue).map(([k, v]) => `      ${k}: ${v}\n`).join("");
+  return parseConfig(`global:\n${opts.global ?? "  external_labels: {}\n"}remote_write:\n  - url: ${url}\n    remote_timeout: ${opts.remoteTimeout ?? "2s"}\n${opts.extra ?? ""}    queue_config:\n${q}`, "rw.yml");
 }
 
-export async function openHarness(opts: { dir?: string; walSegmentSize?: number; flushDeadlineMs?: number; now?: () => number } = {}): Promise<Harness> {
+export async function openHarness(opts: { dir?: string; walSegmentSize?: number; flushDeadlineMs?: number; now?: () => number; clock?: Clock } = {}): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "gleaner-rw-"));
   const logs: string[] = [];
   const log = createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) });
   const registry = new Registry();
   const db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry, log, flushIntervalMs: 3_600_000, now: opts.now ?? (() => T0 + 3_600_000), ...(opts.walSegmentSize ? { walSegmentSize: opts.walSegmentSize } : {}) });
-  const remote = new RemoteWriteStorage({ source: db, dir: join(dir, "remote"), registry, log, flushDeadlineMs: opts.flushDeadlineMs ?? 200, reshardIntervalMs: 3_600_000 });
+  const remote = new RemoteWriteStorage({ source: db, dir: join(dir, "remote"), registry, log, flushDeadlineMs: opts.flushDeadlineMs ?? 200, reshardIntervalMs: 3_600_000, ...(opts.clock ? { clock: opts.clock } : {}) });
   return {
     dir,
     db,
