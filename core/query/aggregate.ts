@@ -1,0 +1,267 @@
+/**
+ * Aggregation operators (sum avg count min max stddev stdvar group topk bottomk quantile
+ * count_values) with by/without, per step over the evaluator's columnar vectors, with
+ * Prometheus 2.42's arithmetic (incremental mean, Welford variance, NaN rules).
+ */
+import { Labels } from "../model/labels.ts";
+import type { AggregateExpr } from "./ast.ts";
+import type { Evaluator, StepRange } from "./evaluator.ts";
+import { quantileOf } from "./range-functions.ts";
+import { keepLabels, SeriesSet, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
+import { QueryError } from "./values.ts";
+import { isValidLabelName } from "../model/labels.ts";
+
+/** Go strconv.FormatFloat(v, 'f', -1, 64). */
+export function formatFloatF(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  const s = String(v);
+  if (!s.includes("e")) return s;
+  const [mant, ex] = s.split("e") as [string, string];
+  const exp = Number(ex);
+  const neg = mant.startsWith("-");
+  const digits = mant.replace("-", "").replace(".", "");
+  const pointAt = (mant.replace("-", "").indexOf(".") === -1 ? mant.replace("-", "").length : mant.replace("-", "").indexOf(".")) + exp;
+  let out: string;
+  if (pointAt <= 0) out = "0." + "0".repeat(-pointAt) + digits;
+  else if (pointAt >= digits.length) out = digits + "0".repeat(pointAt - digits.length);
+  else out = digits.slice(0, pointAt) + "." + digits.slice(pointAt);
+  return (neg ? "-" : "") + out;
+}
+
+export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalValue {
+  const n = r.n;
+  let param: Float64Array | null = null;
+  let label = "";
+  if (e.param !== null) {
+    if (e.op === "count_values") {
+      const p = ev.eval(e.param, r);
+      label = p.kind === "string" ? p.s : "";
+      if (!isValidLabelName(label, "legacy")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
+    } else param = ev.scalarArg(e.param, r);
+  }
+  const input = ev.vectorArg(e.expr, r);
+  // Group of every input series (labels are fixed across steps).
+  const groupOf = new Int32Array(input.length);
+  const groupLabels: Labels[] = [];
+  const keyIndex = new Map<string, number>();
+  for (let s = 0; s < input.length; s++) {
+    const l = input[s]!.labels;
+    const g = e.without ? withoutLabels(l, e.grouping, true) : keepLabels(l, e.grouping);
+    let idx = keyIndex.get(g.key);
+    if (idx === undefined) {
+      idx = groupLabels.length;
+      keyIndex.set(g.key, idx);
+      groupLabels.push(g);
+    }
+    groupOf[s] = idx;
+  }
+  const G = groupLabels.length;
+
+  if (e.op === "topk" || e.op === "bottomk") return topk(ev, e.op === "topk", input, groupOf, G, param!, n);
+  if (e.op === "count_values") return countValues(input, groupOf, groupLabels, label, n);
+  if (e.op === "quantile") {
+    const out = new SeriesSet(n);
+    const series = groupLabels.map((g) => out.series(g));
+    const buckets: number[][] = groupLabels.map(() => []);
+    for (let i = 0; i < n; i++) {
+      for (const b of buckets) b.length = 0;
+      for (let s = 0; s < input.length; s++) if (input[s]!.has[i] === 1) buckets[groupOf[s]!]!.push(input[s]!.v[i]!);
+      for (let g = 0; g < G; g++) if (buckets[g]!.length > 0) out.set(series[g]!, i, quantileOf(param![i]!, Float64Array.from(buckets[g]!)));
+    }
+    return { kind: "vector", series: out.result() };
+  }
+
+  const size = G * n;
+  const value = new Float64Array(size);
+  const mean = new Float64Array(size);
+  const count = new Float64Array(size);
+  const op = e.op;
+  for (let s = 0; s < input.length; s++) {
+    ev.check();
+    const src = input[s]!;
+    const base = groupOf[s]! * n;
+    for (let i = 0; i < n; i++) {
+      if (src.has[i] !== 1) continue;
+      const x = src.v[i]!;
+      const k = base + i;
+      const c = count[k]! + 1;
+      count[k] = c;
+      if (c === 1) {
+        value[k] = op === "count" || op === "group" ? 1 : op === "stddev" || op === "stdvar" ? 0 : x;
+        mean[k] = x;
+        continue;
+      }
+      switch (op) {
+        case "sum":
+          value[k] = value[k]! + x;
+          break;
+        case "avg": {
+          const m = mean[k]!;
+          if (!Number.isFinite(m) && !Number.isNaN(m)) {
+            if (!Number.isFinite(x) && !Number.isNaN(x) && m > 0 === x > 0) break;
+            if (Number.isFinite(x)) break;
+          }
+          mean[k] = m + x / c - m / c;
+          break;
+        }
+        case "count":
+          value[k] = c;
+          break;
+        case "group":
+          break;
+        case "max":
+          if (value[k]! < x || Number.isNaN(value[k]!)) value[k] = x;
+          break;
+        case "min":
+          if (value[k]! > x || Number.isNaN(value[k]!)) value[k] = x;
+          break;
+        case "stddev":
+        case "stdvar": {
+          const delta = x - mean[k]!;
+          mean[k] = mean[k]! + delta / c;
+          value[k] = value[k]! + delta * (x - mean[k]!);
+          break;
+        }
+      }
+    }
+  }
+  const out: StepSeries[] = [];
+  for (let g = 0; g < G; g++) {
+    const v = new Float64Array(n);
+    const has = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = g * n + i;
+      const c = count[k]!;
+      if (c === 0) continue;
+      has[i] = 1;
+      switch (op) {
+        case "avg":
+          v[i] = mean[k]!;
+          break;
+        case "stdvar":
+          v[i] = value[k]! / c;
+          break;
+        case "stddev":
+          v[i] = Math.sqrt(value[k]! / c);
+          break;
+        default:
+          v[i] = value[k]!;
+      }
+    }
+    out.push({ labels: groupLabels[g]!, v, has });
+  }
+  ev.hold(G);
+  return { kind: "vector", series: out };
+}
+
+function countValues(input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[], label: string, n: number): EvalValue {
+  const out = new SeriesSet(n);
+  const labelsFor = new Map<string, Labels>();
+  const counts = new Map<string, { l: Labels; c: number }>();
+  for (let i = 0; i < n; i++) {
+    counts.clear();
+    for (let s = 0; s < input.length; s++) {
+      if (input[s]!.has[i] !== 1) continue;
+      const val = formatFloatF(input[s]!.v[i]!);
+      const g = groupOf[s]!;
+      const key = `${g}\u0000${val}`;
+      let l = labelsFor.get(key);
+      if (l === undefined) {
+        const m = groupLabels[g]!.toMap();
+        m.set(label, val);
+        l = Labels.from(m);
+        labelsFor.set(key, l);
+      }
+      const cur = counts.get(l.key);
+      if (cur === undefined) counts.set(l.key, { l, c: 1 });
+      else cur.c++;
+    }
+    for (const { l, c } of counts.values()) {
+      const s = out.series(l);
+      s.has[i] = 1;
+      s.v[i] = c;
+    }
+  }
+  return { kind: "vector", series: out.result() };
+}
+
+/** Go's container/heap over (value, series index) with vectorByValueHeap's order (NaN smallest). */
+function lessTop(a: number, b: number): boolean {
+  return Number.isNaN(a) ? true : a < b;
+}
+function lessBottom(a: number, b: number): boolean {
+  return Number.isNaN(a) ? true : a > b;
+}
+
+function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Array, G: number, param: Float64Array, n: number): EvalValue {
+  const out = input.map((s) => ({ labels: s.labels, v: new Float64Array(n), has: new Uint8Array(n) }));
+  const less = top ? lessTop : lessBottom;
+  // Per group: heap of series indexes.
+  const heaps: number[][] = Array.from({ length: G }, () => []);
+  // Output order for the single-step (instant) case: groups in first-seen order, then heap order.
+  let order: number[] | null = null;
+  for (let i = 0; i < n; i++) {
+    const kf = param[i]!;
+    if (!(kf >= 1)) continue;
+    const k = kf >= 2 ** 53 ? Infinity : Math.trunc(kf);
+    for (const h of heaps) h.length = 0;
+    const val = (s: number) => input[s]!.v[i]!;
+    const up = (h: number[], j: number) => {
+      for (;;) {
+        const p = (j - 1) >> 1;
+        if (j <= 0 || !less(val(h[j]!), val(h[p]!))) break;
+        [h[p], h[j]] = [h[j]!, h[p]!];
+        j = p;
+      }
+    };
+    const down = (h: number[], i0: number, len: number) => {
+      let j = i0;
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= len || l < 0) break;
+        let m = l;
+        const r2 = l + 1;
+        if (r2 < len && less(val(h[r2]!), val(h[l]!))) m = r2;
+        if (!less(val(h[m]!), val(h[j]!))) break;
+        [h[j], h[m]] = [h[m]!, h[j]!];
+        j = m;
+      }
+    };
+    const groupsSeen: number[] = [];
+    for (let s = 0; s < input.length; s++) {
+      if (input[s]!.has[i] !== 1) continue;
+      const g = groupOf[s]!;
+      const h = heaps[g]!;
+      if (h.length === 0) groupsSeen.push(g);
+      const x = val(s);
+      if (h.length < k) {
+        h.push(s);
+        up(h, h.length - 1);
+      } else {
+        const headV = val(h[0]!);
+        const replace = top ? headV < x || (Number.isNaN(headV) && !Number.isNaN(x)) : headV > x || (Number.isNaN(headV) && !Number.isNaN(x));
+        if (replace) {
+          h[0] = s;
+          if (k > 1) down(h, 0, h.length);
+        }
+      }
+    }
+    const ord: number[] = [];
+    for (const g of groupsSeen) {
+      const h = heaps[g]!.slice();
+      // sort.Sort(sort.Reverse(heap)): largest first for topk (NaN last).
+      const sorted = h.sort((a, b) => (less(val(b), val(a)) ? -1 : less(val(a), val(b)) ? 1 : 0));
+      for (const s of sorted) {
+        out[s]!.has[i] = 1;
+        out[s]!.v[i] = val(s);
+        ord.push(s);
+      }
+    }
+    if (n === 1) order = ord;
+  }
+  ev.hold(out.length);
+  if (order !== null) return { kind: "vector", series: order.map((s) => out[s]!) };
+  return { kind: "vector", series: out.filter((s) => s.has.includes(1)) };
+}

@@ -1,0 +1,258 @@
+/**
+ * Binary operators: scalar/scalar, vector/scalar and vector/vector with on/ignoring,
+ * group_left/group_right, bool and the set operators, per step over columnar vectors, with
+ * Prometheus 2.42's matching rules and error messages.
+ */
+import { Labels } from "../model/labels.ts";
+import type { BinaryExpr, BinaryOp, VectorMatching } from "./ast.ts";
+import type { Evaluator, StepRange } from "./evaluator.ts";
+import { dropName, keepLabels, SeriesSet, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
+import { QueryError } from "./values.ts";
+
+const COMPARISON = new Set<BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
+
+/** Go's math.Pow edge cases JavaScript's ** gets differently. */
+function pow(x: number, y: number): number {
+  if (x === 1 || y === 0) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return x ** y;
+}
+
+/** Arithmetic result, or for comparisons whether it holds (the value kept is `x`). */
+export function arith(op: BinaryOp, x: number, y: number): number {
+  switch (op) {
+    case "+": return x + y;
+    case "-": return x - y;
+    case "*": return x * y;
+    case "/": return x / y;
+    case "%": return x % y;
+    case "^": return pow(x, y);
+    case "atan2": return Math.atan2(x, y);
+    default: return NaN;
+  }
+}
+
+export function compare(op: BinaryOp, x: number, y: number): boolean {
+  switch (op) {
+    case "==": return x === y;
+    case "!=": return x !== y;
+    case ">": return x > y;
+    case "<": return x < y;
+    case ">=": return x >= y;
+    case "<=": return x <= y;
+    default: return false;
+  }
+}
+
+export function binary(ev: Evaluator, e: BinaryExpr, r: StepRange): EvalValue {
+  const lv = ev.eval(e.lhs, r);
+  const rv = ev.eval(e.rhs, r);
+  const n = r.n;
+  const isCmp = COMPARISON.has(e.op);
+  if (lv.kind === "scalar" && rv.kind === "scalar") {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = lv.v[i]!;
+      const y = rv.v[i]!;
+      out[i] = isCmp ? (compare(e.op, x, y) ? 1 : 0) : arith(e.op, x, y);
+    }
+    return { kind: "scalar", v: out };
+  }
+  if (lv.kind === "vector" && rv.kind === "scalar") return vectorScalar(e, lv.series, rv.v, false, n);
+  if (lv.kind === "scalar" && rv.kind === "vector") return vectorScalar(e, rv.series, lv.v, true, n);
+  if (lv.kind !== "vector" || rv.kind !== "vector") throw new QueryError("internal", "binary operation on unexpected operand types");
+  const matching = e.matching ?? { card: "one-to-one", on: false, labels: [], include: [] };
+  switch (e.op) {
+    case "and":
+    case "or":
+    case "unless":
+      return setOp(e.op, lv.series, rv.series, matching, n);
+    default:
+      return vectorVector(ev, e, lv.series, rv.series, matching, n);
+  }
+}
+
+function vectorScalar(e: BinaryExpr, vec: StepSeries[], scalar: Float64Array, swap: boolean, n: number): EvalValue {
+  const isCmp = COMPARISON.has(e.op);
+  const drop = !isCmp || e.returnBool;
+  const out = new SeriesSet(n);
+  for (const s of vec) {
+    const o = out.series(drop ? dropName(s.labels) : s.labels);
+    for (let i = 0; i < n; i++) {
+      if (s.has[i] !== 1) continue;
+      const a = s.v[i]!;
+      const b = scalar[i]!;
+      const x = swap ? b : a;
+      const y = swap ? a : b;
+      let value: number;
+      if (isCmp) {
+        const keep = compare(e.op, x, y);
+        if (e.returnBool) value = keep ? 1 : 0;
+        else if (!keep) continue;
+        else value = a; // the vector's value, on whichever side
+      } else value = arith(e.op, x, y);
+      out.set(o, i, value);
+    }
+  }
+  return { kind: "vector", series: out.result() };
+}
+
+function signature(l: Labels, m: VectorMatching): string {
+  return (m.on ? keepLabels(l, m.labels) : withoutLabels(l, m.labels, true)).key;
+}
+
+function matchedLabels(l: Labels, m: VectorMatching): Labels {
+  return m.on ? keepLabels(l, m.labels) : withoutLabels(l, m.labels, true);
+}
+
+function setOp(op: "and" | "or" | "unless", lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, n: number): EvalValue {
+  const rsig = rhs.map((s) => signature(s.labels, m));
+  const bySig = new Map<string, number[]>();
+  rsig.forEach((sig, idx) => {
+    const list = bySig.get(sig);
+    if (list) list.push(idx);
+    else bySig.set(sig, [idx]);
+  });
+  const presentR = (sig: string, i: number) => (bySig.get(sig) ?? []).some((k) => rhs[k]!.has[i] === 1);
+  if (op === "and" || op === "unless") {
+    const out: StepSeries[] = [];
+    for (const s of lhs) {
+      const sig = signature(s.labels, m);
+      const v = new Float64Array(n);
+      const has = new Uint8Array(n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        if (s.has[i] !== 1) continue;
+        if (presentR(sig, i) === (op === "and")) {
+          has[i] = 1;
+          v[i] = s.v[i]!;
+          any = true;
+        }
+      }
+      if (any) out.push({ labels: s.labels, v, has });
+    }
+    return { kind: "vector", series: out };
+  }
+  // or: every lhs sample, plus rhs samples whose signature the lhs lacks at that step.
+  const lsigs = new Map<string, number[]>();
+  lhs.forEach((s, idx) => {
+    const sig = signature(s.labels, m);
+    const list = lsigs.get(sig);
+    if (list) list.push(idx);
+    else lsigs.set(sig, [idx]);
+  });
+  const out: StepSeries[] = lhs.slice();
+  rhs.forEach((s, idx) => {
+    const ls = lsigs.get(rsig[idx]!) ?? [];
+    const v = new Float64Array(n);
+    const has = new Uint8Array(n);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (s.has[i] !== 1) continue;
+      if (ls.some((k) => lhs[k]!.has[i] === 1)) continue;
+      has[i] = 1;
+      v[i] = s.v[i]!;
+      any = true;
+    }
+    if (any) out.push({ labels: s.labels, v, has });
+  });
+  return { kind: "vector", series: out };
+}
+
+function resultLabels(l: Labels, r: Labels, e: BinaryExpr, m: VectorMatching): Labels {
+  const map = l.toMap();
+  if (!COMPARISON.has(e.op)) map.delete("__name__");
+  if (m.card === "one-to-one") {
+    if (m.on) {
+      for (const k of [...map.keys()]) if (!m.labels.includes(k)) map.delete(k);
+    } else for (const k of m.labels) map.delete(k);
+  }
+  for (const name of m.include) {
+    const v = r.get(name);
+    if (v !== "") map.set(name, v);
+    else map.delete(name);
+  }
+  if (e.returnBool) map.delete("__name__");
+  return Labels.from(map);
+}
+
+function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: StepSeries[], m: VectorMatching, n: number): EvalValue {
+  if (m.card === "many-to-many") throw new QueryError("internal", "many-to-many only allowed for set operators");
+  const isCmp = COMPARISON.has(e.op);
+  const swapped = m.card === "one-to-many";
+  const lhs = swapped ? rhsIn : lhsIn;
+  const rhs = swapped ? lhsIn : rhsIn;
+  const rsig = rhs.map((s) => signature(s.labels, m));
+  const bySig = new Map<string, number[]>();
+  rsig.forEach((sig, idx) => {
+    const list = bySig.get(sig);
+    if (list) list.push(idx);
+    else bySig.set(sig, [idx]);
+  });
+  // The "one" side must be unique per signature at every step.
+  for (const list of bySig.values()) {
+    if (list.length < 2) continue;
+    for (let i = 0; i < n; i++) {
+      const present = list.filter((k) => rhs[k]!.has[i] === 1);
+      if (present.length > 1) {
+        const a = rhs[present[1]!]!.labels;
+        const b = rhs[present[0]!]!.labels;
+        throw new QueryError(
+          "execution",
+          `found duplicate series for the match group ${matchedLabels(a, m).toString()} on the ${swapped ? "left" : "right"} hand-side of the operation: [${a.toString()}, ${b.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+    }
+  }
+  const out = new SeriesSet(n);
+  const pairLabels = new Map<string, Labels>();
+  // Per step: which signatures were matched (one-to-one) / which result label sets (many-to-one).
+  const matchedAt = new Map<string, Int32Array>();
+  for (let li = 0; li < lhs.length; li++) {
+    ev.check();
+    const ls = lhs[li]!;
+    const sig = signature(ls.labels, m);
+    const cands = bySig.get(sig);
+    if (cands === undefined) continue;
+    for (let i = 0; i < n; i++) {
+      if (ls.has[i] !== 1) continue;
+      let ri = -1;
+      for (const k of cands) if (rhs[k]!.has[i] === 1) ri = k;
+      if (ri < 0) continue;
+      const rs = rhs[ri]!;
+      let vl = ls.v[i]!;
+      let vr = rs.v[i]!;
+      if (swapped) [vl, vr] = [vr, vl];
+      let value: number;
+      if (isCmp) {
+        const keep = compare(e.op, vl, vr);
+        if (e.returnBool) value = keep ? 1 : 0;
+        else if (!keep) continue;
+        else value = vl;
+      } else value = arith(e.op, vl, vr);
+      const pk = `${li}:${ri}`;
+      let labels = pairLabels.get(pk);
+      if (labels === undefined) {
+        labels = resultLabels(ls.labels, rs.labels, e, m);
+        pairLabels.set(pk, labels);
+      }
+      if (m.card === "one-to-one") {
+        let seen = matchedAt.get(sig);
+        if (seen === undefined) {
+          seen = new Int32Array(n).fill(-1);
+          matchedAt.set(sig, seen);
+        }
+        if (seen[i] !== -1 && seen[i] !== li) throw new QueryError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+        seen[i] = li;
+      }
+      const o = out.series(labels);
+      if (o.has[i] === 1) {
+        if (m.card === "one-to-one") throw new QueryError("execution", "vector cannot contain metrics with the same labelset");
+        throw new QueryError("execution", "multiple matches for labels: grouping labels must ensure unique matches");
+      }
+      o.has[i] = 1;
+      o.v[i] = value;
+    }
+  }
+  return { kind: "vector", series: out.result() };
+}

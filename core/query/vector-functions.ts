@@ -1,0 +1,314 @@
+/**
+ * Functions over instant vectors and scalars (math, clamp, round, time and date functions,
+ * label_replace/label_join, sort, absent, scalar, vector, timestamp, histogram_quantile),
+ * applied per step to the evaluator's columnar vectors.
+ */
+import { RE2JS } from "re2js";
+import { Labels, isValidLabelName } from "../model/labels.ts";
+import { expand, parseTemplate } from "../relabel/template.ts";
+import type { Call, Expr } from "./ast.ts";
+import { absentLabels, type Evaluator, type StepRange } from "./evaluator.ts";
+import { dropName, SeriesSet, setLabel, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
+import { QueryError } from "./values.ts";
+
+const MATH: Record<string, (x: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sgn: (x) => (x < 0 ? -1 : x > 0 ? 1 : x),
+  deg: (x) => (x * 180) / Math.PI,
+  rad: (x) => (x * Math.PI) / 180,
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+};
+
+const DATE: Record<string, (d: Date) => number> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => {
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
+  },
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+/** Applies f per present value, dropping the metric name (Prometheus's simpleFunc). */
+function mapValues(input: StepSeries[], n: number, f: (x: number, i: number) => number, keepName = false): EvalValue {
+  const out = new SeriesSet(n);
+  for (const s of input) {
+    const o = out.series(keepName ? s.labels : dropName(s.labels));
+    for (let i = 0; i < n; i++) if (s.has[i] === 1) out.set(o, i, f(s.v[i]!, i));
+  }
+  return { kind: "vector", series: out.result() };
+}
+
+function unwrap(e: Expr): Expr {
+  while (e.kind === "paren") e = e.expr;
+  return e;
+}
+
+export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue {
+  const n = r.n;
+  const math = MATH[e.name];
+  if (math !== undefined) return mapValues(ev.vectorArg(e.args[0]!, r), n, math);
+  const date = DATE[e.name];
+  if (date !== undefined) {
+    if (e.args.length === 0) {
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) v[i] = date(new Date(r.start + i * r.interval));
+      return { kind: "vector", series: [{ labels: Labels.EMPTY, v, has: new Uint8Array(n).fill(1) }] };
+    }
+    return mapValues(ev.vectorArg(e.args[0]!, r), n, (x) => (Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : NaN));
+  }
+  switch (e.name) {
+    case "time": {
+      const v = new Float64Array(n);
+      for (let i = 0; i < n; i++) v[i] = (r.start + i * r.interval) / 1000;
+      return { kind: "scalar", v };
+    }
+    case "pi":
+      return { kind: "scalar", v: new Float64Array(n).fill(Math.PI) };
+    case "vector": {
+      const v = ev.scalarArg(e.args[0]!, r);
+      return { kind: "vector", series: [{ labels: Labels.EMPTY, v: v.slice(), has: new Uint8Array(n).fill(1) }] };
+    }
+    case "scalar": {
+      const input = ev.vectorArg(e.args[0]!, r);
+      const v = new Float64Array(n).fill(NaN);
+      for (let i = 0; i < n; i++) {
+        let found = -1;
+        let count = 0;
+        for (let s = 0; s < input.length; s++) if (input[s]!.has[i] === 1) {
+          found = s;
+          count++;
+        }
+        if (count === 1) v[i] = input[found]!.v[i]!;
+      }
+      return { kind: "scalar", v };
+    }
+    case "timestamp": {
+      const arg = unwrap(e.args[0]!);
+      if (arg.kind === "vector") return mapValues(ev.vectorSelector(arg, r, true), n, (x) => x);
+      return mapValues(ev.vectorArg(arg, r), n, (_x, i) => (r.start + i * r.interval) / 1000);
+    }
+    case "clamp": {
+      const input = ev.vectorArg(e.args[0]!, r);
+      const lo = ev.scalarArg(e.args[1]!, r);
+      const hi = ev.scalarArg(e.args[2]!, r);
+      const out = new SeriesSet(n);
+      for (const s of input) {
+        const o = out.series(dropName(s.labels));
+        for (let i = 0; i < n; i++) {
+          if (s.has[i] !== 1 || hi[i]! < lo[i]!) continue;
+          out.set(o, i, Math.max(lo[i]!, Math.min(hi[i]!, s.v[i]!)));
+        }
+      }
+      return { kind: "vector", series: out.result() };
+    }
+    case "clamp_max": {
+      const hi = ev.scalarArg(e.args[1]!, r);
+      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.min(x, hi[i]!));
+    }
+    case "clamp_min": {
+      const lo = ev.scalarArg(e.args[1]!, r);
+      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.max(x, lo[i]!));
+    }
+    case "round": {
+      const to = e.args.length > 1 ? ev.scalarArg(e.args[1]!, r) : new Float64Array(n).fill(1);
+      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => {
+        const inv = 1 / to[i]!;
+        return Math.floor(x * inv + 0.5) / inv;
+      });
+    }
+    case "sort":
+    case "sort_desc": {
+      const input = ev.vectorArg(e.args[0]!, r);
+      if (n !== 1) return { kind: "vector", series: input };
+      const asc = e.name === "sort";
+      const present = input.filter((s) => s.has[0] === 1);
+      present.sort((a, b) => {
+        const x = a.v[0]!;
+        const y = b.v[0]!;
+        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+        if (Number.isNaN(y)) return -1;
+        return asc ? x - y : y - x;
+      });
+      return { kind: "vector", series: present };
+    }
+    case "absent": {
+      const input = ev.vectorArg(e.args[0]!, r);
+      const v = new Float64Array(n);
+      const has = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        if (input.some((s) => s.has[i] === 1)) continue;
+        has[i] = 1;
+        v[i] = 1;
+      }
+      if (!has.includes(1)) return { kind: "vector", series: [] };
+      const arg = unwrap(e.args[0]!);
+      return { kind: "vector", series: [{ labels: absentLabels(arg.kind === "vector" ? arg : null), v, has }] };
+    }
+    case "label_replace":
+      return labelReplace(ev, e, r);
+    case "label_join":
+      return labelJoin(ev, e, r);
+    case "histogram_quantile":
+      return histogramQuantile(ev, e, r);
+    case "histogram_count":
+    case "histogram_sum":
+    case "histogram_fraction":
+      // Native histograms only: float samples give no output.
+      for (const a of e.args) ev.eval(a, r);
+      return { kind: "vector", series: [] };
+  }
+  throw new QueryError("internal", `function ${JSON.stringify(e.name)} is not implemented`);
+}
+
+function stringArg(ev: Evaluator, e: Expr, r: StepRange): string {
+  const v = ev.eval(e, r);
+  if (v.kind !== "string") throw new QueryError("internal", "expected a string argument");
+  return v.s;
+}
+
+function relabelSeries(input: StepSeries[], n: number, f: (l: Labels) => Labels): EvalValue {
+  const out = new SeriesSet(n);
+  for (const s of input) {
+    const o = out.series(f(s.labels));
+    for (let i = 0; i < n; i++) if (s.has[i] === 1) out.set(o, i, s.v[i]!);
+  }
+  return { kind: "vector", series: out.result() };
+}
+
+function labelReplace(ev: Evaluator, e: Call, r: StepRange): EvalValue {
+  const input = ev.vectorArg(e.args[0]!, r);
+  const dst = stringArg(ev, e.args[1]!, r);
+  const repl = stringArg(ev, e.args[2]!, r);
+  const src = stringArg(ev, e.args[3]!, r);
+  const regexStr = stringArg(ev, e.args[4]!, r);
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(`^(?:${regexStr})$`);
+  } catch {
+    throw new QueryError("execution", `invalid regular expression in label_replace(): ${regexStr}`);
+  }
+  if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_replace(): ${dst}`);
+  const template = parseTemplate(repl);
+  const named = re.namedGroups();
+  return relabelSeries(input, r.n, (l) => {
+    const m = re.matcher(l.get(src));
+    if (!m.matches()) return l;
+    const res = expand(template, { group: (i) => m.group(i), named: (nm) => named[nm], count: m.groupCount() });
+    return setLabel(l, dst, res);
+  });
+}
+
+function labelJoin(ev: Evaluator, e: Call, r: StepRange): EvalValue {
+  const input = ev.vectorArg(e.args[0]!, r);
+  const dst = stringArg(ev, e.args[1]!, r);
+  const sep = stringArg(ev, e.args[2]!, r);
+  const srcs = e.args.slice(3).map((a) => stringArg(ev, a, r));
+  for (const s of srcs) if (!isValidLabelName(s, "legacy")) throw new QueryError("execution", `invalid source label name in label_join(): ${s}`);
+  if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_join(): ${dst}`);
+  return relabelSeries(input, r.n, (l) => setLabel(l, dst, srcs.map((s) => l.get(s)).join(sep)));
+}
+
+/** Go strconv.ParseFloat for bucket bounds (Inf spellings, hex, underscores not allowed). */
+function parseGoFloat(s: string): number {
+  const t = s.trim();
+  if (t !== s || t === "") return NaN;
+  const lower = t.toLowerCase().replace(/^[+]/, "");
+  if (lower === "inf" || lower === "infinity") return t.startsWith("-") ? -Infinity : Infinity;
+  if (lower === "-inf" || lower === "-infinity") return -Infinity;
+  if (lower === "nan") return NaN;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
+  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) return Number(t.replace(/^[+]/, ""));
+  return Number.NaN;
+}
+
+function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): EvalValue {
+  const q = ev.scalarArg(e.args[0]!, r);
+  const input = ev.vectorArg(e.args[1]!, r);
+  const n = r.n;
+  const groups = new Map<string, { labels: Labels; members: Array<{ s: StepSeries; le: number }> }>();
+  for (const s of input) {
+    const leStr = s.labels.get("le");
+    const le = parseGoFloat(leStr);
+    if (leStr === "" || (Number.isNaN(le) && leStr.toLowerCase() !== "nan")) continue;
+    const key = withoutLabels(s.labels, ["le"], true);
+    let g = groups.get(key.key);
+    if (g === undefined) {
+      g = { labels: key, members: [] };
+      groups.set(key.key, g);
+    }
+    g.members.push({ s, le });
+  }
+  const out = new SeriesSet(n);
+  for (const g of groups.values()) {
+    const o = out.series(g.labels);
+    g.members.sort((a, b) => a.le - b.le);
+    for (let i = 0; i < n; i++) {
+      const bounds: number[] = [];
+      const counts: number[] = [];
+      for (const m of g.members) {
+        if (m.s.has[i] !== 1) continue;
+        if (bounds.length > 0 && bounds[bounds.length - 1] === m.le) counts[counts.length - 1]! += m.s.v[i]!;
+        else {
+          bounds.push(m.le);
+          counts.push(m.s.v[i]!);
+        }
+      }
+      if (bounds.length === 0) continue;
+      out.set(o, i, bucketQuantile(q[i]!, bounds, counts));
+    }
+  }
+  return { kind: "vector", series: out.result() };
+}
+
+/** Prometheus's bucketQuantile over sorted, coalesced buckets. */
+function bucketQuantile(q: number, bounds: number[], counts: number[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  if (bounds[bounds.length - 1] !== Infinity) return NaN;
+  let max = -Infinity;
+  for (let i = 0; i < counts.length; i++) {
+    if (counts[i]! > max) max = counts[i]!;
+    else if (counts[i]! < max) counts[i] = max;
+  }
+  if (bounds.length < 2) return NaN;
+  const observations = counts[counts.length - 1]!;
+  if (observations === 0) return NaN;
+  let rank = q * observations;
+  let b = 0;
+  while (b < bounds.length - 1 && !(counts[b]! >= rank)) b++;
+  if (b === bounds.length - 1) return bounds[bounds.length - 2]!;
+  if (b === 0 && bounds[0]! <= 0) return bounds[0]!;
+  let bucketStart = 0;
+  const bucketEnd = bounds[b]!;
+  let count = counts[b]!;
+  if (b > 0) {
+    bucketStart = bounds[b - 1]!;
+    count -= counts[b - 1]!;
+    rank -= counts[b - 1]!;
+  }
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
+}

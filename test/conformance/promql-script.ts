@@ -1,0 +1,199 @@
+/**
+ * An interpreter of Prometheus 2.42's PromQL test script format (promql/test.go's `load`,
+ * `clear`, `eval`, `eval_ordered`, `eval_fail`), run against gleaner's QueryEngine over a
+ * MemoryStorage. Each eval runs as an instant query and, as upstream, as a range query over
+ * [t-1m, t+1m] at 1m steps whose middle step must equal the instant result.
+ */
+import { Labels } from "../../core/model/labels.ts";
+import { QueryEngine } from "../../core/query/engine.ts";
+import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
+import { MemoryStorage } from "../../storage/memory.ts";
+
+export interface EvalCase {
+  line: number;
+  expr: string;
+  atMs: number;
+  fail: boolean;
+  ordered: boolean;
+  /** Expected vector samples (labels + value), or a scalar when `scalar` is set. */
+  expected: Array<{ labels: Labels; v: number }>;
+  scalar: number | null;
+}
+
+export interface EvalOutcome {
+  case: EvalCase;
+  ok: boolean;
+  error: string | null;
+}
+
+function parseValue(s: string): number {
+  const m = /^([+-]?)(.*)$/.exec(s)!;
+  const v = parseNumber(m[2]!);
+  if (v === null) throw new SyntaxError(`bad value ${JSON.stringify(s)}`);
+  return m[1] === "-" ? -v : v;
+}
+
+/** `metric{a="b"}` / `{__name__="m",a="b"}` → Labels; returns the rest of the line too. */
+export function parseSeriesDesc(text: string): { labels: Labels; rest: string } {
+  const s = text.trim();
+  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?/.exec(s)!;
+  const name = m[1] ?? "";
+  let i = name.length;
+  const pairs: Array<[string, string]> = [];
+  if (name !== "") pairs.push(["__name__", name]);
+  if (s[i] === "{") {
+    i++;
+    for (;;) {
+      while (s[i] === " " || s[i] === ",") i++;
+      if (s[i] === "}") {
+        i++;
+        break;
+      }
+      const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i));
+      if (!ln) throw new SyntaxError(`bad label in ${JSON.stringify(text)}`);
+      i += ln[0].length;
+      while (s[i] === " ") i++;
+      if (s[i] !== "=") throw new SyntaxError(`expected = in ${JSON.stringify(text)}`);
+      i++;
+      while (s[i] === " ") i++;
+      const q = s[i]!;
+      let j = i + 1;
+      while (j < s.length && s[j] !== q) j += s[j] === "\\" ? 2 : 1;
+      pairs.push([ln[0], unquote(s.slice(i, j + 1))]);
+      i = j + 1;
+    }
+  }
+  return { labels: Labels.from(pairs), rest: s.slice(i).trim() };
+}
+
+/** Expands `1+2x3 _ stale 5x2 _x3` into per-step values (undefined = no sample, "stale"). */
+export function expandValues(text: string): Array<number | "stale" | undefined> {
+  const out: Array<number | "stale" | undefined> = [];
+  for (const item of text.split(/\s+/).filter(Boolean)) {
+    if (item === "_") out.push(undefined);
+    else if (item === "stale") out.push("stale");
+    else if (/^_x\d+$/.test(item)) for (let k = 0; k < Number(item.slice(2)); k++) out.push(undefined);
+    else {
+      const m = /^([+-]?[^+\-x]+(?:[eE][+-]?\d+)?)(?:([+-])([^x]+))?x(\d+)$/.exec(item);
+      if (m) {
+        const start = parseValue(m[1]!);
+        const inc = m[3] !== undefined ? parseValue(m[3]) * (m[2] === "-" ? -1 : 1) : 0;
+        const times = Number(m[4]);
+        for (let k = 0; k <= times; k++) out.push(start + inc * k);
+      } else out.push(parseValue(item));
+    }
+  }
+  return out;
+}
+
+/** Runs one script file's commands; returns every eval's outcome. */
+export async function runScript(text: string): Promise<EvalOutcome[]> {
+  const lines = text.split("\n");
+  let storage = new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
+  let engine = new QueryEngine(storage);
+  const outcomes: EvalOutcome[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i]!.trim();
+    i++;
+    if (line === "" || line.startsWith("#")) continue;
+    if (line === "clear") {
+      storage = new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
+      engine = new QueryEngine(storage);
+      continue;
+    }
+    const load = /^load\s+(\S+)$/.exec(line);
+    if (load) {
+      const step = parseDuration(load[1]!)!;
+      const app = storage.appender();
+      while (i < lines.length && lines[i]!.trim() !== "") {
+        const l = lines[i]!.trim();
+        i++;
+        if (l.startsWith("#")) continue;
+        const { labels, rest } = parseSeriesDesc(l);
+        expandValues(rest).forEach((v, k) => {
+          if (v === undefined) return;
+          if (v === "stale") app.appendStale(0, labels, k * step);
+          else app.append(0, labels, k * step, v);
+        });
+      }
+      await app.commit();
+      continue;
+    }
+    const ev = /^(eval|eval_fail|eval_ordered)\s+instant\s+at\s+(\S+)\s+(.*)$/.exec(line);
+    if (ev) {
+      const c: EvalCase = { line: i, expr: ev[3]!, atMs: parseDuration(ev[2]!)!, fail: ev[1] === "eval_fail", ordered: ev[1] === "eval_ordered", expected: [], scalar: null };
+      while (i < lines.length && lines[i]!.trim() !== "") {
+        const l = lines[i]!.trim();
+        i++;
+        if (l.startsWith("#")) continue;
+        if (/^[-+]?([0-9.]|Inf|NaN)/i.test(l) && !l.includes("{")) c.scalar = parseValue(l);
+        else {
+          const { labels, rest } = parseSeriesDesc(l);
+          c.expected.push({ labels, v: parseValue(rest) });
+        }
+      }
+      outcomes.push(await runEval(engine, c));
+      continue;
+    }
+    throw new SyntaxError(`line ${i}: cannot read ${JSON.stringify(line)}`);
+  }
+  return outcomes;
+}
+
+function close(a: number, b: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  return Math.abs(a - b) / (Math.abs(a) + Math.abs(b)) < 1e-6;
+}
+
+function compareVector(c: EvalCase, got: Array<{ labels: Labels; v: number }>, ordered: boolean): string | null {
+  if (c.scalar !== null) return `expected scalar ${c.scalar}, got a vector of ${got.length}`;
+  if (got.length !== c.expected.length) return `expected ${c.expected.length} samples, got ${got.length}: ${got.map((g) => `${g.labels} ${g.v}`).join("; ")}`;
+  const byKey = new Map(c.expected.map((e, idx) => [e.labels.key, { ...e, idx }]));
+  for (let k = 0; k < got.length; k++) {
+    const g = got[k]!;
+    const e = byKey.get(g.labels.key);
+    if (e === undefined) return `unexpected series ${g.labels} ${g.v}`;
+    if (!close(e.v, g.v)) return `${g.labels}: expected ${e.v}, got ${g.v}`;
+    if (ordered && e.idx !== k) return `${g.labels}: expected at position ${e.idx}, got ${k}`;
+  }
+  return null;
+}
+
+async function runEval(engine: QueryEngine, c: EvalCase): Promise<EvalOutcome> {
+  let instantErr: string | null = null;
+  let problem: string | null = null;
+  try {
+    const res = await engine.instant(c.expr, c.atMs);
+    if (c.fail) problem = "expected the query to fail";
+    else if (res.value.type === "scalar") {
+      if (c.scalar === null) problem = `expected a vector, got scalar ${res.value.v}`;
+      else if (!close(c.scalar, res.value.v)) problem = `expected scalar ${c.scalar}, got ${res.value.v}`;
+    } else if (res.value.type === "vector") {
+      problem = compareVector(c, res.value.samples.map((s) => ({ labels: s.metric, v: s.v })), c.ordered);
+    } else if (res.value.type === "string") {
+      problem = null;
+    } else problem = "received range result on instant evaluation";
+    if (problem === null && !c.fail && res.value.type !== "string") {
+      const rr = await engine.range(c.expr, c.atMs - 60_000, c.atMs + 60_000, 60_000);
+      if (rr.value.type !== "matrix") problem = "range query gave no matrix";
+      else {
+        const got: Array<{ labels: Labels; v: number }> = [];
+        for (const s of rr.value.series) {
+          for (let k = 0; k < s.t.length; k++) if (s.t[k] === c.atMs) got.push({ labels: s.metric, v: s.v[k]! });
+        }
+        if (res.value.type === "scalar") {
+          if (got.length === 0 || !close(c.scalar!, got[0]!.v)) problem = `range query middle step: expected scalar ${c.scalar}, got ${got[0]?.v}`;
+        } else {
+          const p = compareVector(c, got, false);
+          if (p !== null) problem = `range query middle step: ${p}`;
+        }
+      }
+    }
+  } catch (err) {
+    instantErr = (err as Error).message;
+    if (!c.fail) problem = `query failed: ${instantErr}`;
+  }
+  return { case: c, ok: problem === null, error: problem };
+}
