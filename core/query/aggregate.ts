@@ -103,7 +103,7 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalVa
             if (!Number.isFinite(x) && !Number.isNaN(x) && m > 0 === x > 0) break;
             if (Number.isFinite(x)) break;
           }
-          mean[k] = m + x / c - m / c;
+          mean[k] = m + (x / c - m / c);
           break;
         }
         case "count":

@@ -74,7 +74,7 @@ export function binary(ev: Evaluator, e: BinaryExpr, r: StepRange): EvalValue {
 
 function vectorScalar(e: BinaryExpr, vec: StepSeries[], scalar: Float64Array, swap: boolean, n: number): EvalValue {
   const isCmp = COMPARISON.has(e.op);
-  const drop = !isCmp || e.returnBool;
+  const drop = (!isCmp && e.op !== "atan2") || e.returnBool;
   const out = new SeriesSet(n);
   for (const s of vec) {
     const o = out.series(drop ? dropName(s.labels) : s.labels);
@@ -161,7 +161,7 @@ function setOp(op: "and" | "or" | "unless", lhs: StepSeries[], rhs: StepSeries[]
 
 function resultLabels(l: Labels, r: Labels, e: BinaryExpr, m: VectorMatching): Labels {
   const map = l.toMap();
-  if (!COMPARISON.has(e.op)) map.delete("__name__");
+  if (!COMPARISON.has(e.op) && e.op !== "atan2") map.delete("__name__");
   if (m.card === "one-to-one") {
     if (m.on) {
       for (const k of [...map.keys()]) if (!m.labels.includes(k)) map.delete(k);

@@ -253,10 +253,10 @@ function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): EvalValue {
     const leStr = s.labels.get("le");
     const le = parseGoFloat(leStr);
     if (leStr === "" || (Number.isNaN(le) && leStr.toLowerCase() !== "nan")) continue;
-    const key = withoutLabels(s.labels, ["le"], true);
+    const key = withoutLabels(s.labels, ["le"], false);
     let g = groups.get(key.key);
     if (g === undefined) {
-      g = { labels: key, members: [] };
+      g = { labels: dropName(key), members: [] };
       groups.set(key.key, g);
     }
     g.members.push({ s, le });

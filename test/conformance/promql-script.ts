@@ -106,12 +106,17 @@ export async function runScript(text: string): Promise<EvalOutcome[]> {
     if (load) {
       const step = parseDuration(load[1]!)!;
       const app = storage.appender();
+      // As upstream: a later line for the same series replaces the earlier one.
+      const defs = new Map<string, { labels: Labels; values: Array<number | "stale" | undefined> }>();
       while (i < lines.length && lines[i]!.trim() !== "") {
         const l = lines[i]!.trim();
         i++;
         if (l.startsWith("#")) continue;
         const { labels, rest } = parseSeriesDesc(l);
-        expandValues(rest).forEach((v, k) => {
+        defs.set(labels.key, { labels, values: expandValues(rest) });
+      }
+      for (const { labels, values } of defs.values()) {
+        values.forEach((v, k) => {
           if (v === undefined) return;
           if (v === "stale") app.appendStale(0, labels, k * step);
           else app.append(0, labels, k * step, v);
