@@ -11,7 +11,9 @@
 export function parseRetryAfter(header: string | null, now: number): number {
   if (header === null) return 0;
   const s = header.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  if (/^-?\d+$/.test(s)) return Number(s) * 1000;
+  // An HTTP-date (IMF-fixdate, RFC 850 or asctime) always names a weekday or month.
+  if (!/[A-Za-z]{3}/.test(s)) return 0;
   const date = Date.parse(s);
   if (Number.isNaN(date)) return 0;
   return date - now;

@@ -31,3 +31,62 @@ test("every committed sample reaches the receiver once, in time order per series
   expect(hd.get("user-agent")).toMatch(/^gleaner\//);
   expect(h.registry.expose()).toMatch(/prometheus_remote_storage_samples_total\{remote_name="[0-9a-f]{6}",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write"\} 600/);
 });
+
+test("with several shards, and across a reshard while samples flow, every series stays in order with nothing lost", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  await h.remote.applyConfig(rwConfig(rx.url, { queue: { min_shards: 4, max_shards: 8, max_samples_per_send: 7 } }));
+  const q = h.remote.queues[0]!;
+  expect(q.shardCount).toBe(4);
+  await commitScrapes(h.db, 30, 0, 20);
+  const resharding = q.reshard(7);
+  await commitScrapes(h.db, 30, 20, 20);
+  await resharding;
+  expect(q.shardCount).toBe(7);
+  await until(() => rx!.stored === 1200, 5000, "1200 samples");
+  for (const samples of rx.series.values()) expect(samples.map(([t]) => t)).toEqual(Array.from({ length: 40 }, (_, k) => T0 + k * 15_000));
+  expect(h.registry.expose()).toMatch(/prometheus_remote_storage_shards\{[^}]*\} 7/);
+});
+
+test("external labels are added where a series lacks them, then write_relabel_configs run; dropped series are counted", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  const extra = "    write_relabel_configs:\n      - source_labels: [i]\n        regex: '[0-4]'\n        action: keep\n      - target_label: via\n        replacement: rw\n";
+  await h.remote.applyConfig(rwConfig(rx.url, { extra, global: "  external_labels: { region: eu, i: ignored }\n" }));
+  await commitScrapes(h.db, 10, 0, 2);
+  await until(() => rx!.stored === 10, 5000, "10 samples");
+  expect([...rx.series.keys()].sort()).toEqual([0, 1, 2, 3, 4].map((i) => `__name__=m,i=${i},region=eu,via=rw`));
+  expect(h.registry.expose()).toMatch(/prometheus_remote_storage_samples_dropped_total\{[^}]*\} 10/);
+});
+
+test("the send position is saved after each acknowledged batch and ends at the WAL's durable end", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  await h.remote.applyConfig(rwConfig(rx.url));
+  await commitScrapes(h.db, 5, 0, 10);
+  await until(() => rx!.stored === 50, 5000, "50 samples");
+  const end = h.db.wal.durable;
+  await until(() => h!.remote.queues[0]!.acked.offset === end.offset, 2000, "the position");
+  await h.remote.close();
+  const files = await Array.fromAsync(new Bun.Glob("remote/*/position").scan(h.dir));
+  expect(files).toHaveLength(1);
+  expect(await Bun.file(`${h.dir}/${files[0]}`).text()).toBe(`segment ${end.segment} offset ${end.offset}\n`);
+});
+
+test("a config reload keeps an unchanged queue running and restarts a changed one where it left off", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  await h.remote.applyConfig(rwConfig(rx.url));
+  const first = h.remote.queues[0]!;
+  await h.remote.applyConfig(rwConfig(rx.url));
+  expect(h.remote.queues[0]).toBe(first);
+  await commitScrapes(h.db, 5, 0, 5);
+  await h.remote.applyConfig(rwConfig(rx.url, { queue: { max_samples_per_send: 3 } }));
+  expect(h.remote.queues[0]).not.toBe(first);
+  await commitScrapes(h.db, 5, 5, 5);
+  await until(() => rx!.stored >= 50, 5000, "50 samples");
+  await Bun.sleep(50);
+  expect(rx.stored).toBe(50);
+  await h.remote.applyConfig({ ...rwConfig(rx.url), remote_write: [] });
+  expect(h.remote.queues).toHaveLength(0);
+});

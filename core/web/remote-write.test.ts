@@ -1,0 +1,118 @@
+import { expect, test } from "bun:test";
+import * as snappy from "snappyjs";
+import { createLogger } from "../log/logger.ts";
+import { Registry } from "../metrics/registry.ts";
+import { Labels } from "../model/labels.ts";
+import { MemoryStorage } from "../../storage/memory.ts";
+import { encodeLabels, WriteRequestEncoder } from "../../storage/remote/proto.ts";
+import { createWebApp } from "./app.ts";
+import type { RemoteWriteReceiverOptions } from "./remote-write.ts";
+
+const T0 = 1_800_000_000_000;
+
+function app(storage: MemoryStorage | null, receiver = true) {
+  const logs: string[] = [];
+  const rw: RemoteWriteReceiverOptions = { storage: () => storage, log: createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) }) };
+  const a = createWebApp({
+    registry: new Registry(),
+    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
+    enableLifecycle: false,
+    isReady: () => true,
+    reload: async () => {},
+    quit: () => {},
+    ...(receiver ? { remoteWriteReceiver: rw } : {}),
+  });
+  return { a, logs };
+}
+
+/** A snappy-compressed WriteRequest: one TimeSeries per entry. */
+function request(entries: Array<{ labels: Record<string, string>; samples: Array<[number, number | "stale"]> }>): Uint8Array {
+  const enc = new WriteRequestEncoder();
+  enc.reset();
+  for (const e of entries) {
+    const n = e.samples.length;
+    const ts = Float64Array.from(e.samples.map(([t]) => t));
+    const vs = Float64Array.from(e.samples.map(([, v]) => (v === "stale" ? NaN : v)));
+    const st = Uint8Array.from(e.samples.map(([, v]) => (v === "stale" ? 1 : 0)));
+    enc.addSeries(encodeLabels(Labels.from(e.labels)), ts, vs, st, Uint32Array.from({ length: n }, (_, i) => i), 0, n);
+  }
+  return snappy.compress(enc.bytes().slice());
+}
+
+const post = (a: ReturnType<typeof app>["a"], body: Uint8Array | string) =>
+  a.request("/api/v1/write", { method: "POST", body, headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf" } });
+
+test("a WriteRequest is stored and answered with 204; stale markers stay stale", async () => {
+  const storage = new MemoryStorage(() => T0);
+  const { a } = app(storage);
+  const res = await post(a, request([
+    { labels: { __name__: "up", job: "a" }, samples: [[T0 - 2000, 1], [T0 - 1000, "stale"]] },
+    { labels: { __name__: "up", job: "a" }, samples: [[T0, 0]] },
+    { labels: { __name__: "x", l: "ü" }, samples: [[T0, 2.5]] },
+  ]));
+  expect(res.status).toBe(204);
+  const up = storage.select([{ type: "=", name: "__name__", value: "up" }], -Infinity, Infinity)[0]!;
+  expect(up.samples.map((s) => [s.t, s.stale ? "stale" : s.v])).toEqual([[T0 - 2000, 1], [T0 - 1000, "stale"], [T0, 0]]);
+  expect(storage.select([{ type: "=", name: "l", value: "ü" }], -Infinity, Infinity)[0]!.samples[0]!.v).toBe(2.5);
+});
+
+test("the endpoint is off unless --web.enable-remote-write-receiver", async () => {
+  const { a } = app(new MemoryStorage(), false);
+  expect((await post(a, request([]))).status).toBe(404);
+});
+
+test("a body that is not snappy is a 400 saying so", async () => {
+  const { a, logs } = app(new MemoryStorage());
+  const res = await post(a, "plain text, not snappy");
+  expect(res.status).toBe(400);
+  expect(await res.text()).toMatch(/^cannot decode the remote write request \(snappy-compressed protobuf WriteRequest expected\): snappy: /);
+  expect(logs.join("\n")).toContain("Error decoding remote write request");
+});
+
+test("snappy around bytes that are not a WriteRequest is a 400 naming the byte", async () => {
+  const { a } = app(new MemoryStorage());
+  const res = await post(a, snappy.compress(Uint8Array.from([0x0a, 0x10, 0x0a])));
+  expect(res.status).toBe(400);
+  expect(await res.text()).toContain("field at byte 1 claims 16 bytes, only 1 left");
+});
+
+test("an out-of-order sample fails the whole request with a 400 and stores none of it", async () => {
+  const storage = new MemoryStorage(() => T0);
+  const { a } = app(storage);
+  expect((await post(a, request([{ labels: { __name__: "m" }, samples: [[T0, 1]] }]))).status).toBe(204);
+  const res = await post(a, request([
+    { labels: { __name__: "n" }, samples: [[T0, 1]] },
+    { labels: { __name__: "m" }, samples: [[T0 - 1000, 2]] },
+  ]));
+  expect(res.status).toBe(400);
+  expect(await res.text()).toBe("out of order sample: series m at timestamp 1799999999000\n");
+  expect(storage.select([{ type: "=", name: "__name__", value: "n" }], -Infinity, Infinity)).toEqual([]);
+});
+
+test("out of order within one request (the same series in two entries) is a 400 too", async () => {
+  const { a } = app(new MemoryStorage(() => T0));
+  const res = await post(a, request([
+    { labels: { __name__: "m" }, samples: [[T0, 1]] },
+    { labels: { __name__: "m" }, samples: [[T0 - 5, 2]] },
+  ]));
+  expect(res.status).toBe(400);
+});
+
+test("series with invalid labels are skipped and logged; the rest is stored", async () => {
+  const storage = new MemoryStorage(() => T0);
+  const { a, logs } = app(storage);
+  const res = await post(a, request([
+    { labels: { job: "no-name" }, samples: [[T0, 1]] },
+    { labels: { __name__: "bad-name" }, samples: [[T0, 1]] },
+    { labels: { __name__: "ok" }, samples: [[T0, 1]] },
+  ]));
+  expect(res.status).toBe(204);
+  expect(storage.select([{ type: "=~", name: "__name__", value: ".+" }], -Infinity, Infinity).map((s) => s.labels.get("__name__"))).toEqual(["ok"]);
+  expect(logs.join("\n")).toContain('reason="no metric name (__name__)"');
+  expect(logs.join("\n")).toContain("invalid metric name");
+});
+
+test("before storage is open the endpoint answers 503", async () => {
+  const { a } = app(null);
+  expect((await post(a, request([]))).status).toBe(503);
+});
