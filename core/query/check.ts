@@ -87,12 +87,12 @@ export function checkExpr(e: Expr): ValueType {
       break;
     case "subquery": {
       const t = checkExpr(e.expr);
-      if (t !== "vector") fail(e, `subquery is only allowed on instant vector, got ${typeName(t)} instead`);
+      if (t !== "vector") fail(e.expr, `subquery is only allowed on instant vector, got ${t} instead`);
       break;
     }
     case "aggregate": {
       const t = checkExpr(e.expr);
-      if (t !== "vector") fail(e, `expected type instant vector in aggregation expression, got ${typeName(t)}`);
+      if (t !== "vector") fail(e.expr, `expected type instant vector in aggregation expression, got ${typeName(t)}`);
       if (e.param !== null) {
         const pt = checkExpr(e.param);
         if (e.op === "count_values") {
@@ -134,8 +134,8 @@ export function checkExpr(e: Expr): ValueType {
       if (e.matching !== null && e.matching.on) {
         for (const l of e.matching.labels) if (e.matching.include.includes(l)) failAtOp(e, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
       }
-      if (lt !== "scalar" && lt !== "vector") fail(e, "binary expression must contain only scalar and instant vector types");
-      if (rt !== "scalar" && rt !== "vector") fail(e, "binary expression must contain only scalar and instant vector types");
+      if (lt !== "scalar" && lt !== "vector") fail(e.lhs, "binary expression must contain only scalar and instant vector types");
+      if (rt !== "scalar" && rt !== "vector") fail(e.rhs, "binary expression must contain only scalar and instant vector types");
       if (lt !== "vector" || rt !== "vector") {
         if (e.matching !== null && (e.matching.labels.length > 0 || e.matching.on)) {
           if (e.matching.labels.length > 0) fail(e, "vector matching only allowed between instant vectors");

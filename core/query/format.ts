@@ -6,9 +6,63 @@ import type { AtModifier, Expr, VectorSelector } from "./ast.ts";
 import { formatDuration, goFloat, goQuote } from "./lexical.ts";
 import { parseQuery } from "./parse.ts";
 
-/** Parses, checks and prints `expr`; throws QueryError("bad_data") like parseQuery. */
+/** Parses, checks and pretty-prints `expr` as format_query does; throws QueryError("bad_data") like parseQuery. */
 export function formatQuery(expr: string): string {
-  return printExpr(parseQuery(expr));
+  return prettyExpr(parseQuery(expr), 0);
+}
+
+const MAX_LINE = 100;
+const indent = (level: number) => "  ".repeat(level);
+
+/**
+ * Prometheus's Prettify: an expression that prints longer than 100 characters is split, one
+ * operand or argument per line, two spaces of indent per level.
+ */
+export function prettyExpr(e: Expr, level: number): string {
+  const flat = printExpr(e);
+  const split = flat.length > MAX_LINE;
+  switch (e.kind) {
+    case "aggregate": {
+      if (!split) return indent(level) + flat;
+      let s = indent(level) + aggOpString(e) + "(\n";
+      if (e.param !== null) s += `${prettyExpr(e.param, level + 1)},\n`;
+      return s + `${prettyExpr(e.expr, level + 1)}\n${indent(level)})`;
+    }
+    case "binary":
+      if (!split) return indent(level) + flat;
+      return `${prettyExpr(e.lhs, level + 1)}\n${indent(level)}${e.op}${e.returnBool ? " bool" : ""}${matchingString(e)}\n${prettyExpr(e.rhs, level + 1)}`;
+    case "call":
+      if (!split) return indent(level) + flat;
+      return `${indent(level)}${e.name}(\n${e.args.map((a) => prettyExpr(a, level + 1)).join(",\n")}\n${indent(level)})`;
+    case "paren":
+      if (!split) return indent(level) + flat;
+      return `${indent(level)}(\n${prettyExpr(e.expr, level + 1)}\n${indent(level)})`;
+    case "subquery":
+      if (!split) return flat;
+      return prettyExpr(e.expr, level) + subquerySuffix(e);
+    case "unary":
+      return `${indent(level)}${e.op}${prettyExpr(e.expr, level).trim()}`;
+    default:
+      return indent(level) + flat;
+  }
+}
+
+function aggOpString(e: Extract<Expr, { kind: "aggregate" }>): string {
+  if (e.without) return `${e.op} without (${e.grouping.join(", ")}) `;
+  if (e.grouping.length > 0) return `${e.op} by (${e.grouping.join(", ")}) `;
+  return e.op;
+}
+
+function matchingString(e: Extract<Expr, { kind: "binary" }>): string {
+  const vm = e.matching;
+  if (vm === null || (vm.labels.length === 0 && !vm.on)) return "";
+  let s = ` ${vm.on ? "on" : "ignoring"} (${vm.labels.join(", ")})`;
+  if (vm.card === "many-to-one" || vm.card === "one-to-many") s += ` group_${vm.card === "many-to-one" ? "left" : "right"} (${vm.include.join(", ")})`;
+  return s;
+}
+
+function subquerySuffix(e: Extract<Expr, { kind: "subquery" }>): string {
+  return `[${formatDuration(e.rangeMs)}:${e.stepMs > 0 ? formatDuration(e.stepMs) : ""}]${atString(e.at)}${offsetString(e.offsetMs)}`;
 }
 
 function atString(at: AtModifier | null): string {
@@ -47,7 +101,7 @@ export function printExpr(e: Expr): string {
     case "matrix":
       return `${selectorString(e.vector)}[${formatDuration(e.rangeMs)}]${atString(e.vector.at)}${offsetString(e.vector.offsetMs)}`;
     case "subquery":
-      return `${printExpr(e.expr)}[${formatDuration(e.rangeMs)}:${e.stepMs > 0 ? formatDuration(e.stepMs) : ""}]${atString(e.at)}${offsetString(e.offsetMs)}`;
+      return printExpr(e.expr) + subquerySuffix(e);
     case "paren":
       return `(${printExpr(e.expr)})`;
     case "unary":
@@ -55,20 +109,10 @@ export function printExpr(e: Expr): string {
     case "call":
       return `${e.name}(${e.args.map(printExpr).join(", ")})`;
     case "aggregate": {
-      let s: string = e.op;
-      if (e.without) s += ` without (${e.grouping.join(", ")}) `;
-      else if (e.grouping.length > 0) s += ` by (${e.grouping.join(", ")}) `;
       const args = e.param !== null ? `${printExpr(e.param)}, ${printExpr(e.expr)}` : printExpr(e.expr);
-      return `${s}(${args})`;
+      return `${aggOpString(e)}(${args})`;
     }
-    case "binary": {
-      let matching = "";
-      const vm = e.matching;
-      if (vm !== null && (vm.labels.length > 0 || vm.on)) {
-        matching = ` ${vm.on ? "on" : "ignoring"} (${vm.labels.join(", ")})`;
-        if (vm.card === "many-to-one" || vm.card === "one-to-many") matching += ` group_${vm.card === "many-to-one" ? "left" : "right"} (${vm.include.join(", ")})`;
-      }
-      return `${printExpr(e.lhs)} ${e.op}${e.returnBool ? " bool" : ""}${matching} ${printExpr(e.rhs)}`;
-    }
+    case "binary":
+      return `${printExpr(e.lhs)} ${e.op}${e.returnBool ? " bool" : ""}${matchingString(e)} ${printExpr(e.rhs)}`;
   }
 }

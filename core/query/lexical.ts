@@ -50,13 +50,15 @@ export function parseDuration(text: string): number | null {
   return total;
 }
 
-/** Prints ms as model.Duration does: `1h30m`, `5m`, `0s`, `1y2w`. */
+/** Prints ms as model.Duration does: `1h30m`, `5m`, `0s`, `379d`. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";
   let out = "";
   let rest = Math.abs(ms);
   for (const u of UNIT_ORDER) {
     const size = UNITS[u]!;
+    // Years and weeks only when exact (model.Duration prints 90d, not 12w6d).
+    if ((u === "y" || u === "w") && rest % size !== 0) continue;
     const n = Math.floor(rest / size);
     if (n > 0) {
       out += `${n}${u}`;

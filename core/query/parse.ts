@@ -50,6 +50,8 @@ function fixHexPrefix(input: string): string {
   return out.join("");
 }
 
+const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless", "atan2"]);
+
 const MATCH_OPS: Record<string, MatchType> = { EqlSingle: "=", Neq: "!=", EqlRegex: "=~", NeqRegex: "!~" };
 const BINARY_OPS: Record<string, BinaryOp> = {
   Add: "+", Sub: "-", Mul: "*", Div: "/", Mod: "%", Pow: "^", Atan2: "atan2",
@@ -136,12 +138,17 @@ class Converter {
     const rest = this.src.slice(at).trimStart();
     if (rest === "") fail(this.src.length, "unexpected end of input");
     const start = at + (this.src.slice(at).length - rest.length);
-    const word = /^[a-zA-Z_:][\w:]*/.exec(rest)?.[0];
-    if (word !== undefined) fail(start, `unexpected identifier ${JSON.stringify(word)}`);
+    const before = this.src.slice(0, start).trimEnd();
+    const context = /\boffset$/i.test(before) ? " in offset, expected duration" : /@$/.test(before) || /@\s*(start|end)\s*\($/.test(before) ? " in @, expected timestamp" : "";
+    const word = /^[a-zA-Z_][\w]*/.exec(rest)?.[0];
+    if (word !== undefined && KEYWORDS.has(word.toLowerCase())) fail(start, `unexpected <${word.toLowerCase()}>${context}`);
+    if (word !== undefined) fail(start, `unexpected identifier ${JSON.stringify(/^[a-zA-Z_:][\w:]*/.exec(rest)![0])}${context}`);
     const num = /^[0-9.][\w.]*/.exec(rest)?.[0];
-    if (num !== undefined) fail(start, `unexpected number ${JSON.stringify(num)}`);
+    if (num !== undefined) fail(start, `unexpected number ${JSON.stringify(num)}${context}`);
     const str = /^("[^"]*"|'[^']*'|`[^`]*`)/.exec(rest)?.[0];
-    if (str !== undefined) fail(start, `unexpected string ${JSON.stringify(str)}`);
+    if (str !== undefined) fail(start, `unexpected string ${JSON.stringify(str)}${context}`);
+    if (rest[0] === ":") fail(start, "unexpected colon ':'");
+    if (rest[0] === ",") fail(start, "unexpected \",\"");
     fail(start, `unexpected character: ${JSON.stringify(rest[0])}`);
   }
 
@@ -169,9 +176,10 @@ class Converter {
       case "SubqueryExpr": {
         const kids = this.children(n);
         const durs = kids.filter((k) => k.name === "Duration");
+        const inner = this.expr(kids[0]!);
         const rangeMs = this.duration(durs[0]!, true);
         const stepMs = durs[1] ? this.duration(durs[1], true) : 0;
-        return postfix(this.expr(kids[0]!), (inner) => this.at(n, { kind: "subquery", expr: inner, rangeMs, stepMs, offsetMs: 0, at: null }));
+        return postfix(inner, (e) => this.at(n, { kind: "subquery", expr: e, rangeMs, stepMs, offsetMs: 0, at: null }));
       }
       case "OffsetExpr":
         return this.offset(n);
@@ -253,9 +261,10 @@ class Converter {
   matrixSelector(n: SyntaxNode): Expr {
     const kids = this.children(n);
     const inner = kids[0]!;
+    const innerExpr = this.expr(inner);
     const range = this.duration(kids.find((k) => k.name === "Duration")!, true);
     const bracket = this.src.indexOf("[", inner.to);
-    return postfix(this.expr(inner), (e) => {
+    return postfix(innerExpr, (e) => {
       if (e.kind !== "vector") fail(bracket, "ranges only allowed for vector selectors");
       if (offsetSet.has(e)) fail(bracket, "no offset modifiers allowed before range");
       if (e.at !== null && e.at.kind === "time") fail(bracket, "no @ modifiers allowed before range");
@@ -273,8 +282,9 @@ class Converter {
   offset(n: SyntaxNode): Expr {
     const kids = this.children(n);
     const neg = kids.some((k) => k.name === "Sub");
-    const d = this.duration(kids.find((k) => k.name === "Duration")!, false);
-    return postfix(this.expr(kids[0]!), (e) => this.setOffset(n, e, neg ? -d : d));
+    const inner = this.expr(kids[0]!);
+    const d = this.duration(kids.find((k) => k.name === "Duration")!, true);
+    return postfix(inner, (e) => this.setOffset(n, e, neg ? -d : d));
   }
 
   setOffset(n: SyntaxNode, e: Expr, ms: number): Expr {
@@ -345,6 +355,7 @@ class Converter {
         include: groups[1] ?? [],
       };
     }
+    const lhsFirst = op === "^" && lhsNode.name === "NumberLiteral" && /^[+-]/.test(this.text(lhsNode)) ? null : this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     // Prometheus lexes `-2 ^ 2` as -(2 ^ 2): the grammar folds the sign into the literal.
     if (op === "^" && lhsNode.name === "NumberLiteral" && /^[+-]/.test(this.text(lhsNode))) {
@@ -354,7 +365,7 @@ class Converter {
       opPositions.set(pow, opNode.from);
       return this.at(n, { kind: "unary", op: raw[0] as "-" | "+", expr: pow });
     }
-    const lhs = this.expr(lhsNode);
+    const lhs = lhsFirst!;
     const e = this.at(n, { kind: "binary", op, lhs, rhs, returnBool, matching } as const);
     opPositions.set(e, opNode.from);
     return e;
