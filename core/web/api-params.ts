@@ -85,7 +85,9 @@ const MAX_INT64 = 2 ** 63;
  */
 export function parseDurationNs(text: string): number {
   const f = goParseFloat(text);
-  if (f !== null && !Number.isNaN(f)) {
+  if (f !== null) {
+    // Go converts NaN to the minimum int64 on amd64: a negative duration.
+    if (Number.isNaN(f)) return -MAX_INT64;
     const ns = f * 1e9;
     if (ns >= MAX_INT64 || ns < -MAX_INT64) throw new ParamError(`cannot parse ${goQuote(text)} to a valid duration. It overflows int64`);
     return Math.trunc(ns);

@@ -156,6 +156,11 @@ interface Timings {
   evaluated: number;
 }
 
+/** An answer that came after the deadline is a timeout, as in Prometheus (whose context would have cut the evaluation). */
+function checkDeadline(t: Timings, timeoutMs: number): void {
+  if (t.evaluated - t.start > timeoutMs) throw new ApiError("timeout", "query timed out in expression evaluation");
+}
+
 function encodeStats(result: QueryResult, t: Timings): string {
   const s = (ms: number) => jsonNumber(Math.max(0, ms) / 1000);
   const evalTotal = t.evaluated - t.start;
@@ -246,6 +251,7 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     t.parsed = performance.now();
     const result = await engineOrFail().instant(expr, ts, { timeoutMs, signal: c.req.raw.signal });
     t.evaluated = performance.now();
+    checkDeadline(t, timeoutMs);
     return success(encodeQueryData(result.value, (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
   });
   app.on(["GET", "POST"], "/api/v1/query", query);
@@ -285,6 +291,7 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     t.parsed = performance.now();
     const result = await engineOrFail().range(expr, start, end, stepMs, { timeoutMs, signal: c.req.raw.signal });
     t.evaluated = performance.now();
+    checkDeadline(t, timeoutMs);
     return success(encodeQueryData(asMatrix(result.value), (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
   });
   app.on(["GET", "POST"], "/api/v1/query_range", queryRange);
