@@ -14,7 +14,7 @@ import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
 import type { QueryEngine } from "../query/engine.ts";
 import type { Querier } from "../../storage/types.ts";
-import { gzipResponses, registerQueryRoutes } from "./query.ts";
+import { gzipResponses, registerMethodNotAllowed, registerQueryRoutes } from "./query.ts";
 import { registerFederateRoute } from "./federate.ts";
 import { registerStatusRoutes, type StatusOptions } from "./status.ts";
 
@@ -97,6 +97,7 @@ export function createWebApp(opts: WebOptions): Hono {
 
   app.get("/metrics", (c) => c.body(opts.registry.expose(), 200, { "Content-Type": TEXT_FORMAT }));
   app.get("/", (c) => c.redirect("/-/healthy", 302));
+  registerMethodNotAllowed(app);
 
   app.notFound((c) => c.text("404 page not found\n", 404));
   app.onError((err, c) => {

@@ -132,3 +132,11 @@ test("a query running past its timeout answers 503 timeout", async () => {
   expect(await res.json()).toEqual({ status: "error", errorType: "timeout", error: "query timed out in expression evaluation" });
   expect((await slow.request(`/api/v1/query?${q({ query: "count_over_time(vector(1)[1m:1s])", time: "100" })}`)).status).toBe(200);
 });
+
+test("other methods on API paths get Prometheus's plain-text 405, which Grafana retries as GET", async () => {
+  const res = await app.request("/api/v1/label/job/values", { method: "POST" });
+  expect({ status: res.status, allow: res.headers.get("allow"), body: await res.text() }).toEqual({ status: 405, allow: "GET, OPTIONS", body: "Method Not Allowed\n" });
+  expect((await app.request("/api/v1/query?query=1", { method: "DELETE" })).status).toBe(405);
+  expect((await app.request("/api/v1/query?query=1", { method: "HEAD" })).status).toBe(200);
+  expect((await app.request("/api/v1/nothing")).status).toBe(404);
+});

@@ -329,3 +329,33 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
   });
   app.on(["GET", "POST"], "/api/v1/format_query", format);
 }
+
+/** API paths and the methods Prometheus serves on them; any other method gets its plain-text 405. */
+const API_METHODS: Array<[string, string]> = [
+  ["/api/v1/query", "GET, OPTIONS, POST"],
+  ["/api/v1/query_range", "GET, OPTIONS, POST"],
+  ["/api/v1/query_exemplars", "GET, OPTIONS, POST"],
+  ["/api/v1/format_query", "GET, OPTIONS, POST"],
+  ["/api/v1/series", "GET, OPTIONS, POST"],
+  ["/api/v1/labels", "GET, OPTIONS, POST"],
+  ["/api/v1/label/:name/values", "GET, OPTIONS"],
+  ["/api/v1/metadata", "GET, OPTIONS"],
+  ["/api/v1/targets", "GET, OPTIONS"],
+  ["/api/v1/rules", "GET, OPTIONS"],
+  ["/api/v1/alerts", "GET, OPTIONS"],
+  ["/api/v1/status/:page", "GET, OPTIONS"],
+  ["/federate", "GET, OPTIONS"],
+];
+
+/**
+ * 405 Method Not Allowed for the API paths, as Prometheus's router answers: Grafana retries a
+ * POST as GET on 405 (or 400), never on 404. Register after every handler of these paths.
+ */
+export function registerMethodNotAllowed(app: Hono): void {
+  for (const [path, allow] of API_METHODS) {
+    app.all(path, (c) => {
+      if (c.req.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allow } });
+      return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: allow, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" } });
+    });
+  }
+}
