@@ -232,6 +232,8 @@ export class Evaluator {
     let start = step * Math.trunc(lo / step);
     if (start < lo) start += step;
     const inner = stepRange(start, maxE, step);
+    // Every step of the inner evaluation holds at least a scalar's sample: refuse before allocating.
+    if (inner.n > this.opts.maxSamples) throw new QueryError("execution", "query processing would load too many samples into memory in query execution");
     const v = this.eval(sq.expr, inner);
     const series: RawSeries[] = [];
     if (v.kind === "vector") {
