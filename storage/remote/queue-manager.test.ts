@@ -90,3 +90,17 @@ test("a config reload keeps an unchanged queue running and restarts a changed on
   await h.remote.applyConfig({ ...rwConfig(rx.url), remote_write: [] });
   expect(h.remote.queues).toHaveLength(0);
 });
+
+test("a saved position past the end of the WAL (a replaced WAL) starts at the end instead of waiting", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  await h.remote.applyConfig(rwConfig(rx.url));
+  await h.remote.close();
+  // Queues without a name keep their position under remote/url-<sha256(url)>.
+  const key = new Bun.CryptoHasher("sha256").update(rx.url).digest("hex").slice(0, 16);
+  await Bun.write(`${h.dir}/remote/url-${key}/position`, "segment 7 offset 123\n");
+  await h.remote.applyConfig(rwConfig(rx.url));
+  await commitScrapes(h.db, 5, 0, 2);
+  await until(() => rx!.stored === 10, 5000, "10 samples");
+  expect(h.logs.join("\n")).toContain("The saved send position is past the end of the WAL; starting at its end");
+});

@@ -178,7 +178,15 @@ export class QueueManager {
       start = d.segment >= 0 ? d : { segment: source.wal.segment, offset: 0 };
       this.#log.info("Starting remote write at the end of the WAL", { segment: start.segment, offset: start.offset });
     } else {
-      this.#log.info("Resuming remote write at the saved position", { segment: start.segment, offset: start.offset });
+      const d = source.wal.durable;
+      const end = d.segment >= 0 ? d : { segment: source.wal.segment, offset: 0 };
+      if (start.segment > end.segment || (start.segment === end.segment && start.offset > end.offset)) {
+        // The WAL was repaired (a torn tail cut off) or replaced: waiting for it to grow past the old position would skip what comes.
+        this.#log.warn("The saved send position is past the end of the WAL; starting at its end", { saved: `${start.segment}:${start.offset}`, end: `${end.segment}:${end.offset}` });
+        start = end;
+      } else {
+        this.#log.info("Resuming remote write at the saved position", { segment: start.segment, offset: start.offset });
+      }
     }
     this.#acked = start;
     this.#started = true;
