@@ -173,7 +173,9 @@ export class Server {
       ...(this.opts.enableRemoteWriteReceiver ? { remoteWriteReceiver: { storage: () => this.#writeStorage, log: log.with({ component: "remote-write-receiver" }) } } : {}),
     });
     try {
-      this.#http = Bun.serve({ hostname: listen.hostname, port: listen.port, fetch: app.fetch, idleTimeout: 60 });
+      // A query may run up to --query.timeout: keep its connection open that long (Bun allows up to 255 s).
+      const idleTimeout = Math.min(255, Math.max(60, Math.ceil(queryTimeoutMs / 1000) + 5));
+      this.#http = Bun.serve({ hostname: listen.hostname, port: listen.port, fetch: app.fetch, idleTimeout });
     } catch (err) {
       throw new Error(`Cannot listen on ${this.opts.listenAddress}: ${(err as Error).message}`);
     }

@@ -101,3 +101,46 @@ describe("gleaner answers the captured Prometheus 2.42 API requests the same way
     });
   }
 });
+
+// Grafana's Prometheus data source (spec §1.2): its calls as it makes them — POST forms first,
+// label values always GET, the exemplar probe in milliseconds, limit=40000, custom params.
+describe("Grafana's data source calls get answers its parser accepts", () => {
+  const form = (path: string, params: Record<string, string>) =>
+    app.request(path, { method: "POST", body: new URLSearchParams(params).toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+  const json = async (res: Response | Promise<Response>) => {
+    const r = await res;
+    expect(r.status).toBe(200);
+    return (await r.json()) as { status: string; data: unknown };
+  };
+
+  test("the health check and the heuristics probe pass", async () => {
+    expect(await json(form("/api/v1/query", { query: "1+1", time: "4" }))).toEqual({ status: "success", data: { resultType: "scalar", result: [4, "2"] } });
+    const build = await json(app.request("/api/v1/status/buildinfo"));
+    expect(build.data as object).not.toHaveProperty("features");
+  });
+
+  test("panels' range queries and Explore's instant queries return matrices and vectors with string values", async () => {
+    const range = (await json(form("/api/v1/query_range", { query: "sum by (type) (demo_memory_usage_bytes)", start: "1795320600", end: "1795321200", step: "60", timeout: "60s", customParam: "x" }))).data as { resultType: string; result: Array<{ metric: object; values: Array<[number, string]> }> };
+    expect(range.resultType).toBe("matrix");
+    expect(range.result.map((s) => s.values.length)).toEqual([11, 11]);
+    expect(range.result[0]!.values.every(([t, v]) => typeof t === "number" && typeof v === "string")).toBe(true);
+    const instant = (await json(form("/api/v1/query", { query: "demo_memory_usage_bytes", time: "1795321000.123" }))).data as { resultType: string; result: Array<{ value: [number, string] }> };
+    expect(instant.resultType).toBe("vector");
+    expect(instant.result[0]!.value[0]).toBe(1795321000.123);
+  });
+
+  test("the exemplar probe with millisecond times, the metrics browser and autocomplete work", async () => {
+    expect((await json(form("/api/v1/query_exemplars", { query: "test", start: "1795320000000", end: "1795323600000" }))).data).toEqual([]);
+    expect((await json(app.request("/api/v1/label/__name__/values?start=1795320000&end=1795323600&limit=40000"))).data).toEqual(["demo_memory_usage_bytes"]);
+    expect((await json(form("/api/v1/labels", { start: "1795320000", end: "1795323600", limit: "40000" }))).data).toEqual(["__name__", "instance", "job", "type"]);
+    expect((await json(app.request(`/api/v1/label/instance/values?match[]=${encodeURIComponent('demo_memory_usage_bytes{type="used"}')}`))).data).toEqual(["demo:10000", "demo:10001"]);
+    expect(((await json(form("/api/v1/series", { "match[]": '{__name__!=""}', start: "1795320000", end: "1795323600", limit: "40000" }))).data as unknown[]).length).toBe(4);
+    expect((await json(app.request("/api/v1/metadata"))).data).toEqual({});
+    expect((await json(app.request("/api/v1/rules"))).data).toEqual({ groups: [] });
+  });
+
+  test("a POST where Prometheus takes only GET is a 405, and Grafana's GET retry succeeds", async () => {
+    expect((await form("/api/v1/label/type/values", { start: "1795320000" })).status).toBe(405);
+    expect((await json(app.request("/api/v1/label/type/values?start=1795320000"))).data).toEqual(["free", "used"]);
+  });
+});
