@@ -8,6 +8,8 @@ import { decodeWriteRequest } from "./proto.ts";
 
 export interface ReceivedRequest {
   headers: Headers;
+  /** Body bytes as sent (compressed). */
+  bytes: number;
   samples: number;
   status: number;
 }
@@ -41,7 +43,7 @@ export class FakeReceiver {
       fetch: async (req) => {
         const body = new Uint8Array(await req.arrayBuffer());
         const d = decodeWriteRequest(snappy.uncompress(body));
-        const rec: ReceivedRequest = { headers: req.headers, samples: d.count, status: 204 };
+        const rec: ReceivedRequest = { headers: req.headers, bytes: body.length, samples: d.count, status: 204 };
         const n = this.requests.length;
         this.requests.push(rec);
         const answer = this.script(n, rec);

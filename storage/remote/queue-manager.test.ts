@@ -29,7 +29,13 @@ test("every committed sample reaches the receiver once, in time order per series
   expect(hd.get("content-type")).toBe("application/x-protobuf");
   expect(hd.get("x-prometheus-remote-write-version")).toBe("0.1.0");
   expect(hd.get("user-agent")).toMatch(/^gleaner\//);
-  expect(h.registry.expose()).toMatch(/prometheus_remote_storage_samples_total\{remote_name="[0-9a-f]{6}",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write"\} 600/);
+  const exposed = h.registry.expose();
+  expect(exposed).toMatch(/prometheus_remote_storage_samples_total\{remote_name="[0-9a-f]{6}",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write"\} 600/);
+  const last = (T0 + 29 * 15_000) / 1000;
+  expect(exposed).toContain(`prometheus_remote_storage_highest_timestamp_in_seconds ${last}`);
+  expect(exposed).toMatch(new RegExp(`prometheus_remote_storage_queue_highest_sent_timestamp_seconds\\{[^}]*\\} ${last}`));
+  const bytes = Number(/prometheus_remote_storage_bytes_total\{[^}]*\} (\d+)/.exec(exposed)![1]);
+  expect(bytes).toBe(rx.requests.reduce((n, r) => n + r.bytes, 0));
 });
 
 test("with several shards, and across a reshard while samples flow, every series stays in order with nothing lost", async () => {
@@ -103,4 +109,19 @@ test("a saved position past the end of the WAL (a replaced WAL) starts at the en
   await commitScrapes(h.db, 5, 0, 2);
   await until(() => rx!.stored === 10, 5000, "10 samples");
   expect(h.logs.join("\n")).toContain("The saved send position is past the end of the WAL; starting at its end");
+});
+
+test("a receiver too slow for one shard makes the queue add shards (measured throughput, as Prometheus)", async () => {
+  rx = new FakeReceiver().start();
+  rx.script = () => ({ status: 204, delayMs: 20 });
+  h = await openHarness({ reshardIntervalMs: 250 });
+  await h.remote.applyConfig(rwConfig(rx.url, { queue: { max_samples_per_send: 10, max_shards: 16 } }));
+  const q = h.remote.queues[0]!;
+  // ~2,000 samples/s at 10 per 20 ms request: one shard manages 500/s.
+  for (let k = 0; k < 200 && q.shardCount === 1; k++) {
+    await commitScrapes(h.db, 20, k, 1);
+    await Bun.sleep(10);
+  }
+  expect(q.shardCount).toBeGreaterThan(1);
+  expect(h.logs.join("\n")).toContain("Remote storage resharding");
 });
