@@ -61,9 +61,12 @@ export class RemoteWriteStorage implements Storage {
   readonly #metrics: RemoteMetrics;
   #queues = new Map<string, QueueManager>();
   #applying: Promise<void> = Promise.resolve();
+  #startupHold: () => void;
 
   constructor(opts: RemoteWriteOptions) {
     this.#o = opts;
+    // Until the first config is applied the queues' positions are unknown: keep the whole WAL.
+    this.#startupHold = opts.source.holdWal(() => 0);
     this.#metrics = remoteMetrics(opts.registry);
     opts.registry.collector("prometheus_remote_storage_highest_timestamp_in_seconds", "Highest timestamp that has come into the remote storage via the Appender interface, in seconds since epoch.", "gauge", () => {
       let t = -Infinity;
@@ -122,11 +125,16 @@ export class RemoteWriteStorage implements Storage {
       starting.push(q);
     }
     // Stop the changed and removed ones first: a restarted queue shares their position file.
-    await Promise.all([...this.#queues.values()].filter((q) => !keep.has(q)).map((q) => q.stop()));
+    // Their WAL holds go only once the new queues hold theirs.
+    const stopped = [...this.#queues.values()].filter((q) => !keep.has(q));
+    await Promise.all(stopped.map((q) => q.stop()));
     this.#queues = next;
     for (const q of starting) await q.start();
+    for (const q of stopped) q.releaseWal();
+    this.#startupHold();
   }
 
+  /** Stops every queue; their WAL holds stay, so the TSDB closing after keeps what they did not send. */
   async close(): Promise<void> {
     await this.#applying;
     const queues = [...this.#queues.values()];

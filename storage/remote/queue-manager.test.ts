@@ -29,6 +29,7 @@ test("every committed sample reaches the receiver once, in time order per series
   expect(hd.get("content-type")).toBe("application/x-protobuf");
   expect(hd.get("x-prometheus-remote-write-version")).toBe("0.1.0");
   expect(hd.get("user-agent")).toMatch(/^gleaner\//);
+  await until(() => h!.remote.queues[0]!.pending === 0, 2000, "the last acknowledgement");
   const exposed = h.registry.expose();
   expect(exposed).toMatch(/prometheus_remote_storage_samples_total\{remote_name="[0-9a-f]{6}",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write"\} 600/);
   const last = (T0 + 29 * 15_000) / 1000;

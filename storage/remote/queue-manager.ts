@@ -177,6 +177,8 @@ export class QueueManager {
       const d = source.wal.durable;
       start = d.segment >= 0 ? d : { segment: source.wal.segment, offset: 0 };
       this.#log.info("Starting remote write at the end of the WAL", { segment: start.segment, offset: start.offset });
+      // Saved at once: a restart before the first acknowledgement must resume here, not at the new end.
+      await this.#position.save(start).catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
     } else {
       const d = source.wal.durable;
       const end = d.segment >= 0 ? d : { segment: source.wal.segment, offset: 0 };
@@ -203,8 +205,15 @@ export class QueueManager {
    * then aborts whatever is still in flight (it stays unacknowledged: a restart sends it).
    */
   async stop(): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#stopping) return this.#stopped;
     this.#stopping = true;
+    this.#stopped = this.#stop();
+    return this.#stopped;
+  }
+
+  #stopped: Promise<void> = Promise.resolve();
+
+  async #stop(): Promise<void> {
     this.#wakeWatcher();
     const timer = new AbortController();
     let late = false;
@@ -227,8 +236,17 @@ export class QueueManager {
     await this.#resharder;
     this.#unsubscribe();
     await this.#position.flush().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
-    this.#release();
     this.#o.metrics.pending.set(this.#m, 0);
+  }
+
+  /**
+   * Lets the TSDB delete the WAL segments this queue still needed. Not part of stop(): at
+   * shutdown the hold must outlast the TSDB's last checkpoint (unsent samples are in those
+   * segments), and a restarted queue takes over the hold before the old one lets go.
+   */
+  releaseWal(): void {
+    this.#release();
+    this.#release = () => {};
   }
 
   #hardStop(): void {
