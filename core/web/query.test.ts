@@ -97,6 +97,8 @@ test("status endpoints, rules and alerts answer in Prometheus's shapes", async (
   expect(Object.keys(build).sort()).toEqual(["branch", "buildDate", "buildUser", "goVersion", "revision", "version"]);
   expect((await call("/api/v1/rules")).text).toBe('{"status":"success","data":{"groups":[]}}');
   expect((await call("/api/v1/alerts")).text).toBe('{"status":"success","data":{"alerts":[]}}');
+  expect((await call("/api/v1/status/walreplay")).text).toBe('{"status":"success","data":{"min":0,"max":0,"current":0}}');
+  expect((await call("/api/v1/alertmanagers")).text).toBe('{"status":"success","data":{"activeAlertmanagers":[],"droppedAlertmanagers":[]}}');
   const rt = (await call("/api/v1/status/runtimeinfo")).body?.data as Record<string, unknown>;
   expect(Object.keys(rt)).toEqual(["startTime", "CWD", "reloadConfigSuccess", "lastConfigTime", "corruptionCount", "goroutineCount", "GOMAXPROCS", "GOGC", "GODEBUG", "storageRetention"]);
 });

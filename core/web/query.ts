@@ -343,6 +343,7 @@ const API_METHODS: Array<[string, string]> = [
   ["/api/v1/targets", "GET, OPTIONS"],
   ["/api/v1/rules", "GET, OPTIONS"],
   ["/api/v1/alerts", "GET, OPTIONS"],
+  ["/api/v1/alertmanagers", "GET, OPTIONS"],
   ["/api/v1/status/:page", "GET, OPTIONS"],
   ["/federate", "GET, OPTIONS"],
 ];

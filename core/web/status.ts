@@ -1,5 +1,6 @@
 /**
- * `/api/v1/status/{buildinfo,config,flags,runtimeinfo}`, `/api/v1/rules` and `/api/v1/alerts`
+ * `/api/v1/status/{buildinfo,config,flags,runtimeinfo,walreplay}`, `/api/v1/rules`, `/api/v1/alerts`
+ * and `/api/v1/alertmanagers`
  * in Prometheus's shapes. Grafana's data source probes buildinfo (with no `features` key, or
  * it takes us for Mimir) and rules; Prometheus's own UI reads the others.
  */
@@ -82,6 +83,9 @@ export function registerStatusRoutes(app: Hono, opts: StatusOptions): void {
     return success(JSON.stringify(data));
   });
 
+  // gleaner's WAL replay finishes before the API listens; there is no alerting to send to Alertmanagers.
+  app.get("/api/v1/status/walreplay", () => success(`{"min":0,"max":0,"current":0}`));
+  app.get("/api/v1/alertmanagers", () => success(`{"activeAlertmanagers":[],"droppedAlertmanagers":[]}`));
   app.get("/api/v1/rules", () => success(`{"groups":[]}`));
   app.get("/api/v1/alerts", () => success(`{"alerts":[]}`));
 }
