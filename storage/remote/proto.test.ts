@@ -76,3 +76,9 @@ test("unknown fields (metadata, exemplars, histograms) are skipped and counted",
   expect(d.count).toBe(1);
   expect(d.exemplars).toBe(1);
 });
+
+test("timestamps at every varint length boundary encode to the length declared and decode exactly", () => {
+  const ts = [0, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 - 1, 2 ** 35, 2 ** 42 - 1, 2 ** 42, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, 1_763_800_000_123];
+  const d = decodeWriteRequest(encodeOne(Labels.from({ __name__: "m" }), ts, ts.map(() => 1)));
+  expect([...d.ts.subarray(0, d.count)]).toEqual(ts);
+});

@@ -31,9 +31,11 @@ function varintLen(v: number): number {
   return n;
 }
 
-/** Bytes of an int64 timestamp as a varint (negatives take 10: two's complement). */
+/** Bytes of an int64 timestamp as a varint (negatives take 10: two's complement); comparisons only. */
 function int64Len(v: number): number {
-  return v < 0 ? 10 : varintLen(v);
+  if (v < 0) return 10;
+  if (v < 2 ** 28) return v < 128 ? 1 : v < 16384 ? 2 : v < 2 ** 21 ? 3 : 4;
+  return v < 2 ** 35 ? 5 : v < 2 ** 42 ? 6 : v < 2 ** 49 ? 7 : v < 2 ** 56 ? 8 : 9;
 }
 
 function putVarint(b: Uint8Array, p: number, v: number): number {
@@ -55,7 +57,19 @@ function putVarint(b: Uint8Array, p: number, v: number): number {
 
 /** An int64 (integer-valued number, |v| < 2^63) as a varint; negatives in two's complement. */
 function putInt64(b: Uint8Array, p: number, v: number): number {
-  if (v >= 0) return putVarint(b, p, v);
+  if (v >= 0) {
+    if (v < 0x80000000) return putVarint(b, p, v);
+    // Millisecond timestamps (> 2^31): 7 bits at a time from the two 32-bit halves.
+    let lo = v >>> 0;
+    let hi = (v - lo) / 4294967296;
+    while (hi > 0 || lo >= 0x80) {
+      b[p++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    b[p++] = lo;
+    return p;
+  }
   let x = BigInt.asUintN(64, BigInt(v));
   while (x >= 0x80n) {
     b[p++] = Number(x & 0x7fn) | 0x80;
