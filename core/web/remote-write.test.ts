@@ -4,7 +4,7 @@ import { createLogger } from "../log/logger.ts";
 import { Registry } from "../metrics/registry.ts";
 import { Labels } from "../model/labels.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
-import { encodeLabels, WriteRequestEncoder } from "../../storage/remote/proto.ts";
+import { encodeLabels, WriteRequestEncoder } from "../../storage/remote/write-request.ts";
 import { createWebApp } from "./app.ts";
 import type { RemoteWriteReceiverOptions } from "./remote-write.ts";
 

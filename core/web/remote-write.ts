@@ -12,7 +12,7 @@
  */
 import type { Hono } from "hono";
 import * as snappy from "snappyjs";
-import { decodeWriteRequest } from "../../storage/remote/proto.ts";
+import { decodeWriteRequest } from "../../storage/remote/decode-write-request.ts";
 import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Storage } from "../../storage/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { isValidLabelName, isValidMetricName, Labels } from "../model/labels.ts";

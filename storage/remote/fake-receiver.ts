@@ -4,7 +4,7 @@
  * whatever the test scripts (500s, 429 + Retry-After, 400, slowness, or being down).
  */
 import * as snappy from "snappyjs";
-import { decodeWriteRequest } from "./proto.ts";
+import { decodeWriteRequest } from "./decode-write-request.ts";
 
 export interface ReceivedRequest {
   headers: Headers;

@@ -18,14 +18,14 @@ import { compileRelabel, relabel, type CompiledRule } from "../../core/relabel/i
 import { realClock, type Clock } from "../../core/scrape/clock.ts";
 import type { DecodedTx } from "../tsdb/wal/codec.ts";
 import type { WalPosition } from "../tsdb/wal/index.ts";
-import { checkpointPath, listWal, nextRecord, SegmentFile, segmentPath } from "../tsdb/wal/reader.ts";
 import { nextSleep } from "./backoff.ts";
 import { WriteClient, type SendOutcome } from "./client.ts";
 import type { RemoteMetrics } from "./metrics.ts";
 import { PositionFile } from "./position.ts";
 import { desiredShards, EwmaRate } from "./resharding.ts";
-import { encodeLabels, WriteRequestEncoder } from "./proto.ts";
+import { encodeLabels, WriteRequestEncoder } from "./write-request.ts";
 import { Shard } from "./shard.ts";
+import { WalWatcher } from "./wal-watcher.ts";
 
 /** What a queue needs from the local TSDB. */
 export interface WalSource {
@@ -97,10 +97,10 @@ export class QueueManager {
   readonly #abort = new AbortController();
   #gate: Promise<void> | null = null;
   #space: { promise: Promise<void>; resolve: () => void } | null = null;
-  #notify: AbortController | null = null;
   #unsubscribe: () => void = () => {};
   #release: () => void = () => {};
   #watcher: Promise<void> = Promise.resolve();
+  #walWatcher: WalWatcher | null = null;
   #resharder: Promise<void> = Promise.resolve();
 
   // Resharding inputs.
@@ -192,9 +192,21 @@ export class QueueManager {
     }
     this.#acked = start;
     this.#started = true;
-    this.#unsubscribe = source.wal.onDurable(() => this.#wakeWatcher());
+    const watcher = new WalWatcher({
+      wal: source.wal,
+      log: this.#log,
+      stopping: () => this.#stopping,
+      halted: () => this.#halted,
+      sink: {
+        series: (ref, labels) => this.#setSeries(ref, labels),
+        record: (tx, seg, end) => this.#ingest(tx, seg, end),
+        truncated: (pos) => void (this.#acked = pos),
+      },
+    });
+    this.#walWatcher = watcher;
+    this.#unsubscribe = source.wal.onDurable(() => watcher.wake());
     this.#setShards(this.#cfg.queue_config.min_shards);
-    this.#watcher = this.#watch(start).catch((err) => {
+    this.#watcher = watcher.run(start).catch((err) => {
       this.#log.error("The WAL reader stopped", { err: (err as Error).message });
     });
     this.#resharder = this.#reshardLoop();
@@ -214,7 +226,7 @@ export class QueueManager {
   #stopped: Promise<void> = Promise.resolve();
 
   async #stop(): Promise<void> {
-    this.#wakeWatcher();
+    this.#walWatcher?.wake();
     const timer = new AbortController();
     let late = false;
     const deadline = this.#clock.sleep(this.#o.flushDeadlineMs ?? 60_000, timer.signal).then(() => {
@@ -252,150 +264,8 @@ export class QueueManager {
   #hardStop(): void {
     this.#halted = true;
     this.#abort.abort();
-    this.#wakeWatcher();
+    this.#walWatcher?.wake();
     this.#space?.resolve();
-  }
-
-  // ---- reading the WAL ----
-
-  #wakeWatcher(): void {
-    this.#notify?.abort();
-    this.#notify = null;
-  }
-
-  /** Waits for a commit (or a 1 s poll, or stop). */
-  async #waitForWal(): Promise<void> {
-    if (this.#halted) return;
-    this.#notify = new AbortController();
-    await realClock.sleep(1000, this.#notify.signal);
-  }
-
-  async #watch(start: WalPosition): Promise<void> {
-    const dir = this.#o.source.wal.dir;
-    const files = await listWal(dir);
-    let seg = start.segment;
-    let off = start.offset;
-    // Series records before the start give the labels of the refs to come.
-    if (files.checkpoint >= 0) {
-      if (files.checkpoint > seg) {
-        this.#log.warn("The WAL was truncated past the send position; samples in between are lost", { from: seg, to: files.checkpoint });
-        seg = files.checkpoint;
-        off = 0;
-        this.#acked = { segment: seg, offset: 0 };
-      }
-      await this.#readSeriesOnly(checkpointPath(dir, files.checkpoint), Infinity);
-    }
-    for (const n of files.segments) {
-      if (n < files.checkpoint || n > seg) continue;
-      await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity);
-    }
-    let file: SegmentFile | null = null;
-    try {
-      while (!this.#halted) {
-        const d = this.#o.source.wal.durable;
-        if (seg > d.segment || (seg === d.segment && off >= d.offset)) {
-          if (this.#stopping) break; // caught up: everything committed is queued
-          await this.#waitForWal();
-          continue;
-        }
-        if (file === null) {
-          try {
-            file = await SegmentFile.open(segmentPath(dir, seg));
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-            if (seg < d.segment) {
-              const next = (await listWal(dir)).segments.find((n) => n > seg);
-              seg = next ?? d.segment;
-              off = 0;
-            } else await this.#waitForWal();
-            continue;
-          }
-        }
-        const limit = seg < d.segment ? await file.size() : d.offset;
-        if (off >= limit) {
-          // A finished segment: go on with the next one on disk.
-          await file.close();
-          file = null;
-          const next = (await listWal(dir)).segments.find((n) => n > seg);
-          if (next === undefined) {
-            await this.#waitForWal();
-            continue;
-          }
-          seg = next;
-          off = 0;
-          continue;
-        }
-        let min = 0;
-        for (;;) {
-          const win = await file.window(off, limit, min);
-          let p = 0;
-          min = 0;
-          while (p < win.length && !this.#halted) {
-            const r = nextRecord(win, p, win.length);
-            if (r.kind === "record") {
-              await this.#ingest(r.tx, seg, off + r.end);
-              p = r.end;
-            } else if (r.kind === "partial") {
-              if (off + p + r.need > limit) {
-                this.#log.error("A WAL segment ends in a torn record; skipping to the next segment", { segment: seg, offset: off + p });
-                off = limit;
-                p = 0;
-                break;
-              }
-              min = r.need;
-              break;
-            } else {
-              this.#log.error("A damaged WAL record; skipping the rest of the segment", { segment: seg, offset: off + p, reason: r.reason });
-              off = limit;
-              p = 0;
-              break;
-            }
-          }
-          off += p;
-          if (min === 0 || this.#halted) break;
-        }
-      }
-    } finally {
-      await file?.close();
-    }
-  }
-
-  async #readSeriesOnly(path: string, upTo: number): Promise<void> {
-    let f: SegmentFile;
-    try {
-      f = await SegmentFile.open(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw err;
-    }
-    try {
-      const limit = Math.min(upTo, await f.size());
-      let off = 0;
-      let min = 0;
-      while (off < limit) {
-        const win = await f.window(off, limit, min);
-        let p = 0;
-        min = 0;
-        for (;;) {
-          const r = nextRecord(win, p, win.length);
-          if (r.kind === "record") {
-            for (const s of r.tx.series) this.#setSeries(s.ref, s.labels);
-            p = r.end;
-            if (p >= win.length) break;
-          } else if (r.kind === "partial" && off + p + r.need <= limit) {
-            min = r.need;
-            break;
-          } else {
-            if (r.kind === "bad") this.#log.warn("A damaged WAL record while reading series; the rest of the file is skipped", { path, offset: off + p, reason: r.reason });
-            return;
-          }
-        }
-        if (p === 0 && min === 0) return;
-        off += p;
-      }
-    } finally {
-      await f.close();
-    }
   }
 
   /** External labels (where absent), then write_relabel_configs; encoded once per series. */

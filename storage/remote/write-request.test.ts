@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import * as snappy from "snappyjs";
 import { Labels } from "../../core/model/labels.ts";
-import { decodeWriteRequest, encodeLabels, WriteRequestEncoder } from "./proto.ts";
+import { decodeWriteRequest } from "./decode-write-request.ts";
+import { encodeLabels, WriteRequestEncoder } from "./write-request.ts";
 
 function encodeOne(labels: Labels, ts: number[], values: number[], stale: number[] = ts.map(() => 0)) {
   const enc = new WriteRequestEncoder();
