@@ -14,7 +14,8 @@ import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
 import type { QueryEngine } from "../query/engine.ts";
 import type { Querier } from "../../storage/types.ts";
-import { gzipResponses, registerMethodNotAllowed, registerQueryRoutes } from "./query.ts";
+import { registerQueryRoutes } from "./query.ts";
+import { gzipResponses, registerMethodNotAllowed } from "./http-compat.ts";
 import { registerFederateRoute } from "./federate.ts";
 import { registerStatusRoutes, type StatusOptions } from "./status.ts";
 

@@ -5,12 +5,13 @@
  * byte for byte in its JSON (see api-json.ts), and its error types and status codes.
  * Grafana, promtool and client_golang depend on these details.
  */
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context, Hono } from "hono";
 import { Labels } from "../model/labels.ts";
-import type { Expr } from "../query/ast.ts";
 import { formatQuery, parseQuery, QueryError, type QueryEngine, type QueryResult, type QueryValue } from "../query/engine.ts";
 import { formatSampleValue, formatScalarValue, formatTimestamp, jsonNumber, jsonString, labelsJson } from "./api-json.ts";
 import { formValues, MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDurationNs, parseTime } from "./api-params.ts";
+import { ApiError, success } from "./api-response.ts";
+import { documentedType, exprType, hasSelector } from "./expr-info.ts";
 
 export interface QueryApiOptions {
   /** The engine, or null while storage is not open yet. */
@@ -21,38 +22,8 @@ export interface QueryApiOptions {
   now?: () => number;
 }
 
-type ApiErrorType = "bad_data" | "execution" | "canceled" | "timeout" | "internal" | "unavailable" | "not_found";
-
-/** Prometheus 2.42's status codes per error type (`unavailable` is 500 there, not 503). */
-const STATUS: Record<ApiErrorType, number> = { bad_data: 400, execution: 422, canceled: 503, timeout: 503, internal: 500, unavailable: 500, not_found: 404 };
-
 /** The most points a range query may return per series. */
 export const MAX_POINTS = 11_000;
-
-/** An API failure that renders itself as Prometheus's error JSON. */
-export class ApiError extends Error {
-  override name = "ApiError";
-  constructor(
-    readonly type: ApiErrorType,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  response(): Response {
-    return json(`{"status":"error","errorType":${jsonString(this.type)},"error":${jsonString(this.message)}}`, STATUS[this.type]);
-  }
-}
-
-function json(body: string, status = 200): Response {
-  return new Response(body, { status, headers: { "Content-Type": "application/json" } });
-}
-
-/** `{"status":"success","data":…}` from already-encoded data JSON. */
-export function success(data: string, warnings: readonly string[] = []): Response {
-  const w = warnings.length > 0 ? `,"warnings":[${warnings.map(jsonString).join(",")}]` : "";
-  return json(`{"status":"success","data":${data}${w}}`);
-}
 
 const invalidParam = (name: string, err: unknown) => new ApiError("bad_data", `invalid parameter "${name}": ${(err as Error).message}`);
 
@@ -62,58 +33,6 @@ function apiErrorOf(err: unknown): ApiError {
   if (err instanceof QueryError) return new ApiError(err.type, err.message);
   // A bug in evaluation: Prometheus reports recovered panics as execution errors.
   return new ApiError("execution", `unexpected error: ${(err as Error).message ?? String(err)}`);
-}
-
-/** A value type as Prometheus's messages name it ("range vector", "instant vector"). */
-function documentedType(t: "scalar" | "vector" | "matrix" | "string"): string {
-  return t === "matrix" ? "range vector" : t === "vector" ? "instant vector" : t;
-}
-
-const SCALAR_FUNCTIONS = new Set(["pi", "scalar", "time"]);
-
-/** The static type of a checked expression. */
-export function exprType(e: Expr): "scalar" | "vector" | "matrix" | "string" {
-  switch (e.kind) {
-    case "number":
-      return "scalar";
-    case "string":
-      return "string";
-    case "vector":
-    case "aggregate":
-      return "vector";
-    case "matrix":
-    case "subquery":
-      return "matrix";
-    case "call":
-      return SCALAR_FUNCTIONS.has(e.name) ? "scalar" : "vector";
-    case "binary":
-      return exprType(e.lhs) === "scalar" && exprType(e.rhs) === "scalar" ? "scalar" : "vector";
-    case "unary":
-    case "paren":
-      return exprType(e.expr);
-  }
-}
-
-/** True when the expression reads any series (Prometheus's ExtractSelectors is not empty). */
-function hasSelector(e: Expr): boolean {
-  switch (e.kind) {
-    case "vector":
-    case "matrix":
-      return true;
-    case "number":
-    case "string":
-      return false;
-    case "call":
-      return e.args.some(hasSelector);
-    case "aggregate":
-      return hasSelector(e.expr) || (e.param !== null && hasSelector(e.param));
-    case "binary":
-      return hasSelector(e.lhs) || hasSelector(e.rhs);
-    case "subquery":
-    case "unary":
-    case "paren":
-      return hasSelector(e.expr);
-  }
 }
 
 /** `data` of a query answer: resultType, result and (with `stats`) Prometheus's stats object. */
@@ -178,24 +97,6 @@ function asMatrix(value: QueryValue): QueryValue {
   if (value.type === "vector") return { type: "matrix", series: value.samples.map((s) => ({ metric: s.metric, t: Float64Array.of(s.t), v: Float64Array.of(s.v) })) };
   return value;
 }
-
-/**
- * Gzips API answers for clients that send `Accept-Encoding: gzip` (promtool, Grafana's
- * backend and every Go client do), as Prometheus's compression handler does.
- */
-export const gzipResponses: MiddlewareHandler = async (c, next) => {
-  await next();
-  if (!/(^|[\s,])gzip($|[\s,;])/i.test(c.req.header("accept-encoding") ?? "")) return;
-  const res = c.res;
-  if (res.body === null || res.status === 204 || res.headers.has("content-encoding")) return;
-  const body = Bun.gzipSync(new Uint8Array(await res.arrayBuffer()));
-  const headers = new Headers(res.headers);
-  headers.set("Content-Encoding", "gzip");
-  headers.set("Vary", "Accept-Encoding");
-  headers.delete("Content-Length");
-  c.res = undefined as unknown as Response;
-  c.res = new Response(body, { status: res.status, headers });
-};
 
 export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
   const now = opts.now ?? Date.now;
@@ -330,33 +231,3 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
   app.on(["GET", "POST"], "/api/v1/format_query", format);
 }
 
-/** API paths and the methods Prometheus serves on them; any other method gets its plain-text 405. */
-const API_METHODS: Array<[string, string]> = [
-  ["/api/v1/query", "GET, OPTIONS, POST"],
-  ["/api/v1/query_range", "GET, OPTIONS, POST"],
-  ["/api/v1/query_exemplars", "GET, OPTIONS, POST"],
-  ["/api/v1/format_query", "GET, OPTIONS, POST"],
-  ["/api/v1/series", "GET, OPTIONS, POST"],
-  ["/api/v1/labels", "GET, OPTIONS, POST"],
-  ["/api/v1/label/:name/values", "GET, OPTIONS"],
-  ["/api/v1/metadata", "GET, OPTIONS"],
-  ["/api/v1/targets", "GET, OPTIONS"],
-  ["/api/v1/rules", "GET, OPTIONS"],
-  ["/api/v1/alerts", "GET, OPTIONS"],
-  ["/api/v1/alertmanagers", "GET, OPTIONS"],
-  ["/api/v1/status/:page", "GET, OPTIONS"],
-  ["/federate", "GET, OPTIONS"],
-];
-
-/**
- * 405 Method Not Allowed for the API paths, as Prometheus's router answers: Grafana retries a
- * POST as GET on 405 (or 400), never on 404. Register after every handler of these paths.
- */
-export function registerMethodNotAllowed(app: Hono): void {
-  for (const [path, allow] of API_METHODS) {
-    app.all(path, (c) => {
-      if (c.req.method === "OPTIONS") return new Response(null, { status: 204, headers: { Allow: allow } });
-      return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: allow, "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" } });
-    });
-  }
-}

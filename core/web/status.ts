@@ -7,7 +7,7 @@
 import type { Hono } from "hono";
 import { parseDocument, isPair, isScalar, visit } from "yaml";
 import { VERSION } from "../version.ts";
-import { success } from "./query.ts";
+import { success } from "./api-response.ts";
 import { jsonString } from "./api-json.ts";
 
 export interface RuntimeState {
