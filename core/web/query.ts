@@ -55,10 +55,17 @@ export function encodeQueryData(value: QueryValue, stats: string | null): string
     }
     case "matrix": {
       parts.push("[");
+      // A range query's series share one step grid: format each timestamp once.
+      const stamps = new Map<number, string>();
       value.series.forEach((s, i) => {
-        const points: string[] = new Array<string>(s.t.length);
-        for (let k = 0; k < s.t.length; k++) points[k] = `[${formatTimestamp(s.t[k]!)},"${formatSampleValue(s.v[k]!)}"]`;
-        parts.push(`${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"values":[${points.join(",")}]}`);
+        let out = `${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"values":[`;
+        for (let k = 0; k < s.t.length; k++) {
+          const t = s.t[k]!;
+          let ts = stamps.get(t);
+          if (ts === undefined) stamps.set(t, (ts = formatTimestamp(t)));
+          out += `${k > 0 ? "," : ""}[${ts},"${formatSampleValue(s.v[k]!)}"]`;
+        }
+        parts.push(`${out}]}`);
       });
       parts.push("]");
       break;
