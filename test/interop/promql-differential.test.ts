@@ -253,7 +253,7 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
       const res = (await (await fetch(`${base}/api/v1/query?query=app_tick&time=${BASE + k * STEP_S}`)).json()) as { data?: { result: Array<{ value: [number, string] }> } };
       return res.data?.result[0]?.value[1] === String(k);
     };
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 45_000;
     for (tick = 0; tick <= TICKS; ) {
       if ((await stored(prom.url, tick)) && (await stored(gleanerUrl, tick))) {
         if (tick === TICKS) break;
