@@ -42,7 +42,10 @@ test("/api/v1/series wants match[] and checks it, start and end", async () => {
   expect(bad.body.error).toStartWith('invalid parameter "match[]": 1:8: parse error:');
   expect((await get(`/api/v1/series?match[]=${encodeURIComponent('{job=~".*"}')}`)).body.error).toContain("at least one non-empty matcher");
   expect((await get("/api/v1/series?match[]=up&start=yesterday")).body.error).toBe(`invalid parameter "start": Invalid time value for 'start': cannot parse "yesterday" to a valid timestamp`);
-  expect((await get("/api/v1/series?match[]=up&start=10&end=5")).body.error).toContain("end timestamp must not be before start time");
+  // As in Prometheus 2.42: an inverted range is empty, not an error; match[] is checked first.
+  expect((await get("/api/v1/series?match[]=up&start=10&end=5")).body).toEqual({ status: "success", data: [] });
+  expect((await get("/api/v1/label/job/values?start=10&end=5")).body).toEqual({ status: "success", data: [] });
+  expect((await get("/api/v1/series?start=abc")).body.error).toBe("no match[] parameter provided");
 });
 
 test("/api/v1/labels and /api/v1/label/<name>/values list names and values, with match[] and limit", async () => {

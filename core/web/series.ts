@@ -58,7 +58,7 @@ function parseRange(q: URLSearchParams): { mint: number; maxt: number } | string
   if (typeof mint === "string") return mint;
   const maxt = parseTime(q.get("end") ?? undefined, MAX_TIME, "end");
   if (typeof maxt === "string") return maxt;
-  if (maxt < mint) return `invalid parameter "end": end timestamp must not be before start time`;
+  // Prometheus 2.42 does not reject end < start here: the range is just empty.
   return { mint, maxt };
 }
 
@@ -107,9 +107,10 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
   };
 
   const series = handle((c, q, db) => {
+    if (q.getAll("match[]").length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
     const p = common(q, true);
     if (typeof p === "string") return apiError(c, "bad_data", p);
-    if (p.sets.length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
+    if (p.maxt < p.mint) return ok(c, []);
     return limited(c, db.series(p.sets, p.mint, p.maxt).map((l) => l.toObject()), p.limit);
   });
   app.on(["GET", "POST"], "/api/v1/series", series);
@@ -117,6 +118,7 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
   const labels = handle((c, q, db) => {
     const p = common(q);
     if (typeof p === "string") return apiError(c, "bad_data", p);
+    if (p.maxt < p.mint) return ok(c, []);
     return limited(c, db.labelNames(p.sets, p.mint, p.maxt), p.limit);
   });
   app.on(["GET", "POST"], "/api/v1/labels", labels);
@@ -130,6 +132,7 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
     if (name === "" || !name.isWellFormed() || (!legacy && !(c.req.param("name") ?? "").startsWith("U__"))) return apiError(c, "bad_data", `invalid label name: "${c.req.param("name")}"`);
     const p = common(q);
     if (typeof p === "string") return apiError(c, "bad_data", p);
+    if (p.maxt < p.mint) return ok(c, []);
     return limited(c, db.labelValues(name, p.sets, p.mint, p.maxt), p.limit);
   }));
 
