@@ -12,6 +12,11 @@ test("a saved position is read back by a new instance (as after a restart)", asy
   void p.save({ segment: 3, offset: 4096 });
   await p.flush();
   expect(await new PositionFile(dir).load()).toEqual({ segment: 3, offset: 4096 });
+  // A shorter line later overwrites the whole longer one.
+  await p.save({ segment: 4, offset: 0 });
+  await p.close();
+  expect(await new PositionFile(dir).load()).toEqual({ segment: 4, offset: 0 });
+  expect((await Bun.file(join(dir, "position")).text()).length).toBe(64);
 });
 
 test("a damaged position file is an error naming the file", async () => {

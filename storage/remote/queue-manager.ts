@@ -247,7 +247,7 @@ export class QueueManager {
     await Promise.all(this.#senders);
     await this.#resharder;
     this.#unsubscribe();
-    await this.#position.flush().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
+    await this.#position.close().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
     this.#o.metrics.pending.set(this.#m, 0);
   }
 

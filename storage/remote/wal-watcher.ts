@@ -8,7 +8,6 @@
  */
 import type { Logger } from "../../core/log/logger.ts";
 import type { Labels } from "../../core/model/labels.ts";
-import { realClock } from "../../core/scrape/clock.ts";
 import type { DecodedTx } from "../tsdb/wal/codec.ts";
 import type { WalPosition } from "../tsdb/wal/index.ts";
 import { checkpointPath, listWal, nextRecord, SegmentFile, segmentPath } from "../tsdb/wal/reader.ts";
@@ -34,7 +33,8 @@ export interface WatcherOptions {
 
 export class WalWatcher {
   readonly #o: WatcherOptions;
-  #notify: AbortController | null = null;
+  /** Resolves the pending wait, if the watcher is waiting. */
+  #notify: (() => void) | null = null;
 
   constructor(opts: WatcherOptions) {
     this.#o = opts;
@@ -42,15 +42,21 @@ export class WalWatcher {
 
   /** Looks at the WAL again now (called on every fsync). */
   wake(): void {
-    this.#notify?.abort();
+    const notify = this.#notify;
     this.#notify = null;
+    notify?.();
   }
 
   /** Waits for a commit (or a 1 s poll, or stop). */
-  async #waitForWal(): Promise<void> {
-    if (this.#o.halted()) return;
-    this.#notify = new AbortController();
-    await realClock.sleep(1000, this.#notify.signal);
+  #waitForWal(): Promise<void> {
+    if (this.#o.halted()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.wake(), 1000);
+      this.#notify = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** Reads from `start` until stopping() and caught up, or halted(). */
