@@ -13,6 +13,11 @@
  * so the delay covers the WAL fsync, reading the WAL back, batching, encoding, snappy, HTTP.
  * CPU per sample spent on remote write = (CPU of B − CPU of A) / samples of B. Micro figures
  * (encode + snappy per sample) come from the queue's own code path on a 2,000-sample batch.
+ * Phase C: the receiver answers 503 for `outage` seconds while ingest goes on (RSS must stay
+ * flat: the backlog stays in the WAL), then recovers; the catch-up rate is the backlog over
+ * the time to drain it (ingest still running).
+ *
+ *   … [outage seconds = 20]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,6 +39,7 @@ if (process.argv[2] === "--receiver") {
   const hist = new Uint32Array(120_001);
   let samples = 0;
   let requests = 0;
+  let down = false;
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -49,6 +55,14 @@ if (process.argv[2] === "--receiver") {
           return hist.length - 1;
         };
         return Response.json({ samples, requests, p50: q(0.5), p99: q(0.99), max: q(1) });
+      }
+      if (url.pathname === "/down" || url.pathname === "/up") {
+        down = url.pathname === "/down";
+        return new Response(null, { status: 204 });
+      }
+      if (down) {
+        await req.arrayBuffer();
+        return new Response("down for the benchmark", { status: 503 });
       }
       if (url.pathname === "/reset") {
         hist.fill(0);
@@ -71,6 +85,7 @@ if (process.argv[2] === "--receiver") {
 const rate = Number(process.argv[2] ?? 100_000);
 const seconds = Number(process.argv[3] ?? 30);
 const perCommit = Number(process.argv[4] ?? 1000);
+const outage = Number(process.argv[5] ?? 20);
 const commitsPerSecond = rate / perCommit;
 const targets = commitsPerSecond; // each target scraped once a second
 
@@ -104,7 +119,7 @@ const rxUrl = `http://127.0.0.1:${rxPort}`;
 
 // ---- the TSDB and the load ----
 const dir = mkdtempSync(join(tmpdir(), "gleaner-rw-bench-"));
-const log = createLogger({ level: "warn", format: "logfmt" });
+const log = createLogger({ level: "error", format: "logfmt" });
 const registry = new Registry();
 const db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry, log, flushIntervalMs: 10_000 });
 const refs: Uint32Array[] = [];
@@ -174,7 +189,35 @@ console.log(`remote write CPU: ${(((b.cpu / b.samples) - (a.cpu / a.samples)) * 
 console.log(`on the wire: ${(bytes / sent).toFixed(2)} B/sample (snappy-compressed protobuf; ${sent.toLocaleString()} samples in ${stats.requests.toLocaleString()} requests, ${Math.round(sent / Math.max(1, stats.requests))} per request)`);
 console.log(`commit → receiver: p50 ${stats.p50} ms, p99 ${stats.p99} ms, max ${stats.max} ms (${stats.samples.toLocaleString()} samples received)`);
 console.log(`shards at the end: ${remote.queues[0]!.shardCount}`);
+
+// ---- C: an outage, then catch-up ----
+const q = remote.queues[0]!;
+const rssBefore = procStat("self").rss;
+await fetch(`${rxUrl}/down`, { method: "POST" });
+const downAt = committed;
+await phase(`C: receiver down for ${outage} s`, outage * 1000);
+const backlog = committed - downAt;
+const rssDown = procStat("self").rss;
+console.log(`during the outage: ${backlog.toLocaleString()} samples behind, ${q.pending.toLocaleString()} held in memory, RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssDown / 2 ** 20).toFixed(0)} MiB`);
+await fetch(`${rxUrl}/up`, { method: "POST" });
+const upAt = performance.now();
+let caughtUp = 0;
+const catchUp = (async () => {
+  for (;;) {
+    const d = db.wal.durable;
+    // Caught up: the send position within a second's worth of commits of the WAL's end.
+    if (q.acked.segment === d.segment && d.offset - q.acked.offset < 2_000_000) {
+      caughtUp = performance.now() - upAt;
+      stop = true;
+      return;
+    }
+    await Bun.sleep(20);
+  }
+})();
+await Promise.race([load(Date.now() + 300_000), catchUp]);
 stop = true;
+await catchUp;
+console.log(`catch-up: ${backlog.toLocaleString()} samples in ${(caughtUp / 1000).toFixed(1)} s (including the retry sleep under way, up to max_backoff = 5 s) while ingest went on = ${Math.round(backlog / (caughtUp / 1000)).toLocaleString()} samples/s drained on top of the 100k/s; shards ${q.shardCount}`);
 await remote.close();
 await db.close();
 receiver.kill();
