@@ -173,6 +173,18 @@ const QUERIES: string[] = [
   "min_over_time(sum(app_temp)[2m:])",
 ];
 
+/**
+ * Engine differences found by this comparison and not fixed yet, with the reason. They run
+ * as expected failures: a fix shows up as a failure, to be moved into QUERIES.
+ */
+const KNOWN_DIFFERENCES: Array<[string, string]> = [
+  ["vector(1) or app_tick offset 1m * app_temp", "parser: a postfix offset/@ on a binary operand re-associates the chain: parsed as (vector(1) or app_tick offset 1m) * app_temp"],
+  ["app_missing * on() group_left app_temp", "binary ops: Prometheus returns nothing when one side is empty before it checks the other side for duplicates; gleaner reports many-to-many"],
+  ["day_of_week(app_temp * NaN)", "date functions on NaN/±Inf: Prometheus converts to int64 as Go does on amd64 (minimum int64 seconds: day_of_week 0, month 12); gleaner answers NaN"],
+  ["topk(NaN, app_temp)", 'topk/bottomk: Prometheus fails with "Scalar value NaN overflows int64" (also ±Inf, 1e100); gleaner evaluates'],
+  ["app_temp offset 1000000000y", 'parser: Prometheus rejects durations beyond int64 nanoseconds ("duration out of range"); gleaner accepts them'],
+];
+
 /** Queries whose answer is empty in both (nothing to compare but the emptiness). */
 const EMPTY = new Set(["app_missing", "app_flaky and app_tick > 100"]);
 
@@ -282,6 +294,14 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
       expect(difference(ours.data!.result, theirs.data!.result)).toBeNull();
       // Only the queries meant to select nothing may come back empty: the rest must compare data.
       expect(theirs.data!.result.length === 0).toBe(EMPTY.has(query));
+    });
+  }
+
+  for (const [query, reason] of KNOWN_DIFFERENCES) {
+    test.failing(`${query} gives the same range result as Prometheus (known difference: ${reason})`, async () => {
+      const [ours, theirs] = await Promise.all([rangeQuery(gleanerUrl, query, start, end), rangeQuery(prom.url, query, start, end)]);
+      expect({ status: ours.status, errorType: (ours as { errorType?: string }).errorType }).toEqual({ status: theirs.status, errorType: (theirs as { errorType?: string }).errorType });
+      if (theirs.status === "success") expect(difference(ours.data!.result, theirs.data!.result)).toBeNull();
     });
   }
 
