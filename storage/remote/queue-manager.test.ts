@@ -126,3 +126,14 @@ test("a receiver too slow for one shard makes the queue add shards (measured thr
   expect(q.shardCount).toBeGreaterThan(1);
   expect(h.logs.join("\n")).toContain("Remote storage resharding");
 });
+
+test("basic_auth and custom headers from the remote_write entry are sent with every request", async () => {
+  rx = new FakeReceiver().start();
+  h = await openHarness();
+  await h.remote.applyConfig(rwConfig(rx.url, { extra: "    basic_auth: { username: gleaner, password: s3cret }\n    headers: { X-Scope-OrgID: tenant-1 }\n" }));
+  await commitScrapes(h.db, 2, 0, 1);
+  await until(() => rx!.stored === 2, 5000, "2 samples");
+  const hd = rx.requests[0]!.headers;
+  expect(hd.get("authorization")).toBe(`Basic ${btoa("gleaner:s3cret")}`);
+  expect(hd.get("x-scope-orgid")).toBe("tenant-1");
+});
