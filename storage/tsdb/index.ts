@@ -14,7 +14,8 @@ import { join } from "node:path";
 import type { Logger } from "../../core/log/logger.ts";
 import type { Registry } from "../../core/metrics/registry.ts";
 import type { Labels } from "../../core/model/labels.ts";
-import { core as sharedCore } from "../../wasm/index.ts";
+import { core as sharedCore, type Core } from "../../wasm/index.ts";
+import { STALE_NAN_HI, STALE_NAN_LO } from "../../wasm/assembly/abi.ts";
 import { XorCodec } from "../../wasm/xor.ts";
 import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
 import { BlockStore } from "./blocks/index.ts";
@@ -75,6 +76,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     const blocks = BlockStore.open(join(opts.dir, "blocks.db"));
     const wal = await Wal.open({ dir: join(opts.dir, "wal"), fsyncIntervalMs: opts.fsyncIntervalMs ?? 0, ...(opts.walSegmentSize ? { segmentSize: opts.walSegmentSize } : {}) });
     const db = new Tsdb(opts, codec, wal, blocks);
+    db.#core = await sharedCore();
     await db.#load();
     db.#timer = setInterval(() => void db.flush(), opts.flushIntervalMs ?? 10_000);
     return db;
@@ -152,6 +154,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     }
   }
 
+  #core: Core | null = null;
   #checkpointed = 0;
   readonly #walHolds = new Set<() => number>();
 
@@ -226,23 +229,40 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
   }
 
+  /** WASM scratch for xorDecode (timestamps and value bits, 8 bytes each per sample). */
+  #scratch = { ts: 0, vs: 0, cap: 0 };
+
+  /** Decodes chunk `c` in one WASM call (xorDecode), then copies [mint, maxt] out of WASM memory. */
   #decodeColumns(c: number, mint: number, maxt: number, col: { t: Float64Array; v: Float64Array; stale: Uint8Array; n: number }): void {
-    const it = this.codec.iterator(c);
-    try {
-      while (it.next()) {
-        const t = it.t;
-        if (t < mint) continue;
-        if (t > maxt) break;
-        if (col.n >= col.t.length) break;
-        col.t[col.n] = t;
-        if (it.isStale) {
-          col.v[col.n] = NaN;
-          col.stale[col.n] = 1;
-        } else col.v[col.n] = it.value;
-        col.n++;
+    const core = this.#core!;
+    const x = core.exports as unknown as { xorDecode(c: number, ts: number, vs: number, max: number): number; alloc(n: number): number; free(p: number, n: number): void };
+    const n = this.codec.count(c);
+    const sc = this.#scratch;
+    if (n > sc.cap) {
+      if (sc.cap > 0) {
+        x.free(sc.ts, sc.cap * 8);
+        x.free(sc.vs, sc.cap * 8);
       }
-    } finally {
-      it.close();
+      sc.cap = Math.max(n, 256);
+      sc.ts = x.alloc(sc.cap * 8);
+      sc.vs = x.alloc(sc.cap * 8);
+    }
+    const got = x.xorDecode(c, sc.ts, sc.vs, n);
+    if (got < 0) throw new SyntaxError(`Cannot decode XOR chunk ${c}: its bytes end early or hold a malformed sample`);
+    const { u32, i32, f64 } = core.views();
+    const tw = sc.ts >>> 2;
+    const vw = sc.vs >>> 2;
+    const vf = sc.vs >>> 3;
+    for (let i = 0; i < got; i++) {
+      const t = i32[tw + 2 * i + 1]! * 4294967296 + u32[tw + 2 * i]!;
+      if (t < mint) continue;
+      if (t > maxt || col.n >= col.t.length) break;
+      col.t[col.n] = t;
+      if (u32[vw + 2 * i + 1] === STALE_NAN_HI && u32[vw + 2 * i] === STALE_NAN_LO) {
+        col.v[col.n] = NaN;
+        col.stale[col.n] = 1;
+      } else col.v[col.n] = f64[vf + i]!;
+      col.n++;
     }
   }
 
