@@ -8,6 +8,12 @@ import { Labels } from "../../core/model/labels.ts";
 import { QueryEngine } from "../../core/query/engine.ts";
 import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
+import type { Storage, SeriesQuerier } from "../../storage/types.ts";
+
+/** A fresh, empty store for a script (again after each `clear`). */
+export type StoreFactory = () => Promise<Storage & SeriesQuerier>;
+
+const memoryStore: StoreFactory = async () => new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
 
 export interface EvalCase {
   line: number;
@@ -87,63 +93,73 @@ export function expandValues(text: string): Array<number | "stale" | undefined> 
 }
 
 /** Runs one script file's commands; returns every eval's outcome. */
-export async function runScript(text: string): Promise<EvalOutcome[]> {
+export async function runScript(text: string, newStore: StoreFactory = memoryStore): Promise<EvalOutcome[]> {
   const lines = text.split("\n");
-  let storage = new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
+  const stores: Storage[] = [];
+  let storage = await newStore();
+  stores.push(storage);
   let engine = new QueryEngine(storage);
-  const outcomes: EvalOutcome[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i]!.trim();
-    i++;
-    if (line === "" || line.startsWith("#")) continue;
-    if (line === "clear") {
-      storage = new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
-      engine = new QueryEngine(storage);
-      continue;
-    }
-    const load = /^load\s+(\S+)$/.exec(line);
-    if (load) {
-      const step = parseDuration(load[1]!)!;
-      const app = storage.appender();
-      // As upstream: a later line for the same series replaces the earlier one.
-      const defs = new Map<string, { labels: Labels; values: Array<number | "stale" | undefined> }>();
-      while (i < lines.length && lines[i]!.trim() !== "") {
-        const l = lines[i]!.trim();
-        i++;
-        if (l.startsWith("#")) continue;
-        const { labels, rest } = parseSeriesDesc(l);
-        defs.set(labels.key, { labels, values: expandValues(rest) });
-      }
-      for (const { labels, values } of defs.values()) {
-        values.forEach((v, k) => {
-          if (v === undefined) return;
-          if (v === "stale") app.appendStale(0, labels, k * step);
-          else app.append(0, labels, k * step, v);
-        });
-      }
-      await app.commit();
-      continue;
-    }
-    const ev = /^(eval|eval_fail|eval_ordered)\s+instant\s+at\s+(\S+)\s+(.*)$/.exec(line);
-    if (ev) {
-      const c: EvalCase = { line: i, expr: ev[3]!, atMs: parseDuration(ev[2]!)!, fail: ev[1] === "eval_fail", ordered: ev[1] === "eval_ordered", expected: [], scalar: null };
-      while (i < lines.length && lines[i]!.trim() !== "") {
-        const l = lines[i]!.trim();
-        i++;
-        if (l.startsWith("#")) continue;
-        if (/^[-+]?([0-9.]|Inf|NaN)/i.test(l) && !l.includes("{")) c.scalar = parseValue(l);
-        else {
-          const { labels, rest } = parseSeriesDesc(l);
-          c.expected.push({ labels, v: parseValue(rest) });
-        }
-      }
-      outcomes.push(await runEval(engine, c));
-      continue;
-    }
-    throw new SyntaxError(`line ${i}: cannot read ${JSON.stringify(line)}`);
+  try {
+    return await run();
+  } finally {
+    for (const s of stores) await s.close();
   }
-  return outcomes;
+  async function run(): Promise<EvalOutcome[]> {
+    const outcomes: EvalOutcome[] = [];
+    let i = 0;
+    while (i < lines.length) {
+      const line = lines[i]!.trim();
+      i++;
+      if (line === "" || line.startsWith("#")) continue;
+      if (line === "clear") {
+        storage = await newStore();
+        stores.push(storage);
+        engine = new QueryEngine(storage);
+        continue;
+      }
+      const load = /^load\s+(\S+)$/.exec(line);
+      if (load) {
+        const step = parseDuration(load[1]!)!;
+        const app = storage.appender();
+        // As upstream: a later line for the same series replaces the earlier one.
+        const defs = new Map<string, { labels: Labels; values: Array<number | "stale" | undefined> }>();
+        while (i < lines.length && lines[i]!.trim() !== "") {
+          const l = lines[i]!.trim();
+          i++;
+          if (l.startsWith("#")) continue;
+          const { labels, rest } = parseSeriesDesc(l);
+          defs.set(labels.key, { labels, values: expandValues(rest) });
+        }
+        for (const { labels, values } of defs.values()) {
+          values.forEach((v, k) => {
+            if (v === undefined) return;
+            if (v === "stale") app.appendStale(0, labels, k * step);
+            else app.append(0, labels, k * step, v);
+          });
+        }
+        await app.commit();
+        continue;
+      }
+      const ev = /^(eval|eval_fail|eval_ordered)\s+instant\s+at\s+(\S+)\s+(.*)$/.exec(line);
+      if (ev) {
+        const c: EvalCase = { line: i, expr: ev[3]!, atMs: parseDuration(ev[2]!)!, fail: ev[1] === "eval_fail", ordered: ev[1] === "eval_ordered", expected: [], scalar: null };
+        while (i < lines.length && lines[i]!.trim() !== "") {
+          const l = lines[i]!.trim();
+          i++;
+          if (l.startsWith("#")) continue;
+          if (/^[-+]?([0-9.]|Inf|NaN)/i.test(l) && !l.includes("{")) c.scalar = parseValue(l);
+          else {
+            const { labels, rest } = parseSeriesDesc(l);
+            c.expected.push({ labels, v: parseValue(rest) });
+          }
+        }
+        outcomes.push(await runEval(engine, c));
+        continue;
+      }
+      throw new SyntaxError(`line ${i}: cannot read ${JSON.stringify(line)}`);
+    }
+    return outcomes;
+  }
 }
 
 function close(a: number, b: number): boolean {

@@ -3,9 +3,13 @@
  * gleaner's engine: every eval as an instant query and as a range query's middle step.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScript, type EvalOutcome } from "./promql-script.ts";
+import { createLogger } from "../../core/log/logger.ts";
+import { Registry } from "../../core/metrics/registry.ts";
+import { Tsdb } from "../../storage/tsdb/index.ts";
+import { runScript, type EvalOutcome, type StoreFactory } from "./promql-script.ts";
 
 const DIR = join(import.meta.dir, "../../../shared/testdata/promql/v2.42.0");
 
@@ -34,5 +38,27 @@ describe("Prometheus 2.42 PromQL test scripts", () => {
     const evals = table.reduce((a, r) => a + r.evals, 0);
     console.log(`total: ${total}/${evals} evals pass`);
     expect(table.length).toBe(files.length);
+  });
+});
+
+describe("the same scripts over the TSDB's columnar read path", () => {
+  test("every eval passes with the data in a Tsdb (head chunks, XOR decode in WASM)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "gleaner-promql-conf-"));
+    let n = 0;
+    const newStore: StoreFactory = () =>
+      Tsdb.open({ dir: join(root, String(n++)), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), flushIntervalMs: 3_600_000, now: () => Number.MAX_SAFE_INTEGER / 4 });
+    try {
+      const failures: string[] = [];
+      let total = 0;
+      for (const file of files) {
+        const outcomes = await runScript(readFileSync(join(DIR, file), "utf8"), newStore);
+        total += outcomes.length;
+        for (const o of outcomes) if (!o.ok && !SKIP.has(`${file}:${o.case.line}`)) failures.push(`${file}:${o.case.line}: ${o.case.expr}: ${o.error}`);
+      }
+      expect(failures).toEqual([]);
+      expect(total).toBe(566);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
