@@ -63,19 +63,48 @@ const BINARY_OPS: Record<string, BinaryOp> = {
  * wraps the whole `or`); Prometheus binds them tightest. Apply the postfix to the rightmost operand.
  */
 function postfix(e: Expr, apply: (e: Expr) => Expr): Expr {
-  if (e.kind === "binary" && !parenthesised.has(e)) {
+  if (e.kind === "binary") {
     e.rhs = postfix(e.rhs, apply);
+    reassociated.add(e);
     return e;
   }
   if (e.kind === "unary") {
     e.expr = postfix(e.expr, apply);
+    reassociated.add(e);
     return e;
   }
   return apply(e);
 }
 
-/** Binary nodes that were built from a BinaryExpr (never wrapped by parentheses: those are ParenExpr). */
-const parenthesised = new WeakSet<object>();
+/** Binary and unary nodes whose rightmost operand took a postfix: the grammar grouped them too early. */
+const reassociated = new WeakSet<object>();
+
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1, and: 2, unless: 2, "==": 3, "!=": 3, ">": 3, "<": 3, ">=": 3, "<=": 3, "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, atan2: 5, "^": 6,
+};
+
+/**
+ * Builds `lhs op rhs`. When lhs came out of a postfix fix-up (`a + b @ 1 * 2` arrives as
+ * `(a + b @ 1) * 2`), the operator that binds tighter moves down to lhs's right operand.
+ */
+function makeBinary(lhs: Expr, node: Extract<Expr, { kind: "binary" }>): Expr {
+  if (lhs.kind === "binary" && reassociated.has(lhs)) {
+    const pl = PRECEDENCE[lhs.op];
+    const po = PRECEDENCE[node.op];
+    if (pl < po || (pl === po && node.op === "^")) {
+      node.lhs = lhs.rhs;
+      lhs.rhs = makeBinary(lhs.rhs, node);
+      return lhs;
+    }
+  }
+  if (lhs.kind === "unary" && reassociated.has(lhs) && node.op === "^") {
+    node.lhs = lhs.expr;
+    lhs.expr = makeBinary(lhs.expr, node);
+    return lhs;
+  }
+  node.lhs = lhs;
+  return node;
+}
 
 class Converter {
   readonly src: string;
@@ -368,7 +397,7 @@ class Converter {
     const lhs = lhsFirst!;
     const e = this.at(n, { kind: "binary", op, lhs, rhs, returnBool, matching } as const);
     opPositions.set(e, opNode.from);
-    return e;
+    return makeBinary(lhs, e);
   }
 
   numberAbs(n: SyntaxNode): number {

@@ -5,7 +5,9 @@
  * [t-1m, t+1m] at 1m steps whose middle step must equal the instant result.
  */
 import { Labels } from "../../core/model/labels.ts";
-import { QueryEngine } from "../../core/query/engine.ts";
+import type { Expr } from "../../core/query/ast.ts";
+import { parseQuery, QueryEngine } from "../../core/query/engine.ts";
+import { printExpr } from "../../core/query/format.ts";
 import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import type { Storage, SeriesQuerier } from "../../storage/types.ts";
@@ -182,11 +184,73 @@ function compareVector(c: EvalCase, got: Array<{ labels: Labels; v: number }>, o
   return null;
 }
 
+/** Functions whose result depends on the evaluation time itself (upstream's AtModifierUnsafeFunctions). */
+const AT_UNSAFE = new Set(["days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year", "predict_linear", "time", "timestamp"]);
+
+/**
+ * Upstream's atModifierTestCases: the same query with `@ <eval time>` on every selector and
+ * subquery not inside a subquery that has one, evaluated at other times; the result must not change.
+ */
+export function atModifierCases(expr: string, atMs: number): Array<{ expr: string; atMs: number }> {
+  let ast: Expr;
+  try {
+    ast = parseQuery(expr);
+  } catch {
+    return [];
+  }
+  let unsafe = false;
+  // Below a subquery (which gets or has its own @) nothing changes, but unsafe calls still count.
+  const walk = (e: Expr, frozen: boolean): void => {
+    switch (e.kind) {
+      case "vector":
+        if (!frozen) e.at ??= { kind: "time", ms: atMs };
+        return;
+      case "matrix":
+        if (!frozen) e.vector.at ??= { kind: "time", ms: atMs };
+        return;
+      case "subquery":
+        if (!frozen) e.at ??= { kind: "time", ms: atMs };
+        walk(e.expr, true);
+        return;
+      case "call":
+        if (AT_UNSAFE.has(e.name)) unsafe = true;
+        for (const a of e.args) walk(a, frozen);
+        return;
+      case "aggregate":
+        walk(e.expr, frozen);
+        if (e.param !== null) walk(e.param, frozen);
+        return;
+      case "binary":
+        walk(e.lhs, frozen);
+        walk(e.rhs, frozen);
+        return;
+      case "unary":
+      case "paren":
+        walk(e.expr, frozen);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(ast, false);
+  if (unsafe) return [];
+  const printed = printExpr(ast);
+  const times = atMs === 0 ? [-1000, 0, 1000] : [-10 * atMs, 0, Math.trunc(atMs / 5), atMs, 10 * atMs];
+  return times.map((t) => ({ expr: printed, atMs: t }));
+}
+
 async function runEval(engine: QueryEngine, c: EvalCase): Promise<EvalOutcome> {
-  let instantErr: string | null = null;
+  for (const q of [{ expr: c.expr, atMs: c.atMs }, ...atModifierCases(c.expr, c.atMs)]) {
+    const problem = await runOne(engine, c, q.expr, q.atMs);
+    if (problem !== null) return { case: c, ok: false, error: q.expr === c.expr && q.atMs === c.atMs ? problem : `with @ as ${q.expr} at ${q.atMs} ms: ${problem}` };
+  }
+  return { case: c, ok: true, error: null };
+}
+
+async function runOne(engine: QueryEngine, c: EvalCase, expr: string, atMs: number): Promise<string | null> {
   let problem: string | null = null;
   try {
-    const res = await engine.instant(c.expr, c.atMs);
+    const res = await engine.instant(expr, atMs);
     if (c.fail) problem = "expected the query to fail";
     else if (res.value.type === "scalar") {
       if (c.scalar === null) problem = `expected a vector, got scalar ${res.value.v}`;
@@ -197,12 +261,12 @@ async function runEval(engine: QueryEngine, c: EvalCase): Promise<EvalOutcome> {
       problem = null;
     } else problem = "received range result on instant evaluation";
     if (problem === null && !c.fail && res.value.type !== "string") {
-      const rr = await engine.range(c.expr, c.atMs - 60_000, c.atMs + 60_000, 60_000);
+      const rr = await engine.range(expr, atMs - 60_000, atMs + 60_000, 60_000);
       if (rr.value.type !== "matrix") problem = "range query gave no matrix";
       else {
         const got: Array<{ labels: Labels; v: number }> = [];
         for (const s of rr.value.series) {
-          for (let k = 0; k < s.t.length; k++) if (s.t[k] === c.atMs) got.push({ labels: s.metric, v: s.v[k]! });
+          for (let k = 0; k < s.t.length; k++) if (s.t[k] === atMs) got.push({ labels: s.metric, v: s.v[k]! });
         }
         if (res.value.type === "scalar") {
           if (got.length === 0 || !close(c.scalar!, got[0]!.v)) problem = `range query middle step: expected scalar ${c.scalar}, got ${got[0]?.v}`;
@@ -213,8 +277,7 @@ async function runEval(engine: QueryEngine, c: EvalCase): Promise<EvalOutcome> {
       }
     }
   } catch (err) {
-    instantErr = (err as Error).message;
-    if (!c.fail) problem = `query failed: ${instantErr}`;
+    if (!c.fail) problem = `query failed: ${(err as Error).message}`;
   }
-  return { case: c, ok: problem === null, error: problem };
+  return problem;
 }
