@@ -1,0 +1,119 @@
+import { describe, expect, test } from "bun:test";
+import { Labels } from "../model/labels.ts";
+import { MemoryStorage } from "../../storage/memory.ts";
+import { QueryEngine, QueryError } from "./engine.ts";
+
+async function store(): Promise<MemoryStorage> {
+  const s = new MemoryStorage(() => 1e15);
+  const app = s.appender();
+  for (let i = 0; i < 20; i++) {
+    const l = Labels.from({ __name__: "m", job: i % 2 === 0 ? "a" : "b", instance: String(i) });
+    for (let k = 0; k <= 40; k++) {
+      if (i === 0 && k === 20) app.appendStale(0, l, k * 15_000);
+      else app.append(0, l, k * 15_000, k * i);
+    }
+  }
+  await app.commit();
+  return s;
+}
+
+async function failure(p: Promise<unknown>): Promise<QueryError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof QueryError) return err;
+    throw err;
+  }
+  throw new Error("the query succeeded");
+}
+
+describe("QueryEngine", () => {
+  test("an instant query of a selector returns the newest sample per series within the lookback", async () => {
+    const e = new QueryEngine(await store());
+    const r = await e.instant('m{instance="3"}', 100_000);
+    expect(r.value).toEqual({ type: "vector", samples: [{ metric: Labels.from({ __name__: "m", job: "b", instance: "3" }), t: 100_000, v: 18 }] });
+  });
+
+  test("a stale marker ends a series for instant selectors and is never part of a range result", async () => {
+    const e = new QueryEngine(await store());
+    const at = await e.instant('m{instance="0"}', 300_000);
+    expect(at.value.type === "vector" && at.value.samples.length).toBe(0);
+    const r = await e.range('m{instance="0"}', 0, 600_000, 15_000);
+    if (r.value.type !== "matrix") throw new Error("not a matrix");
+    const v = [...r.value.series[0]!.v];
+    expect(v.some((x) => Number.isNaN(x))).toBe(false);
+    expect(r.value.series[0]!.t.includes(300_000)).toBe(false);
+  });
+
+  test("range results are matrices sorted by labels, a scalar gives one series without labels", async () => {
+    const e = new QueryEngine(await store());
+    const r = await e.range("sum by (job) (m)", 0, 60_000, 15_000);
+    if (r.value.type !== "matrix") throw new Error("not a matrix");
+    expect(r.value.series.map((s) => s.metric.get("job"))).toEqual(["a", "b"]);
+    expect([...r.value.series[0]!.t]).toEqual([0, 15_000, 30_000, 45_000, 60_000]);
+    const s = await e.range("1 + 1", 0, 30_000, 15_000);
+    expect(s.value.type === "matrix" && s.value.series.map((x) => [x.metric.size, [...x.v]])).toEqual([[0, [2, 2, 2]]]);
+  });
+
+  test("a range query of a range vector is bad_data with Prometheus's message", async () => {
+    const e = new QueryEngine(await store());
+    const err = await failure(e.range("m[5m]", 0, 60_000, 15_000));
+    expect(err.type).toBe("bad_data");
+    expect(err.message).toBe('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+  });
+
+  test("an instant query of a range vector returns the raw samples of the window", async () => {
+    const e = new QueryEngine(await store());
+    const r = await e.instant('m{instance="2"}[1m]', 60_000);
+    expect(r.value.type === "matrix" && r.value.series.map((s) => [[...s.t], [...s.v]])).toEqual([
+      [
+        [0, 15_000, 30_000, 45_000, 60_000],
+        [0, 2, 4, 6, 8],
+      ],
+    ]);
+  });
+
+  test("parse errors are bad_data with line and column", async () => {
+    const err = await failure(new QueryEngine(await store()).instant("sum(m", 0));
+    expect(err.type).toBe("bad_data");
+    expect(err.message).toBe("1:6: parse error: unclosed left parenthesis");
+  });
+
+  test("loading more samples than maxSamples is an execution error with Prometheus's message", async () => {
+    const e = new QueryEngine(await store(), { maxSamples: 100 });
+    const err = await failure(e.range("m", 0, 600_000, 15_000));
+    expect(err.type).toBe("execution");
+    expect(err.message).toBe("query processing would load too many samples into memory in query execution");
+    expect((await e.instant("sum(m)", 60_000)).value.type).toBe("vector");
+  });
+
+  test("a query past its timeout fails with type timeout", async () => {
+    const e = new QueryEngine(await store());
+    const err = await failure(e.range("sum(rate(m[1m:1s]))", 0, 600_000, 1_000, { timeoutMs: 0 }));
+    expect(err.type).toBe("timeout");
+    expect(err.message).toBe("query timed out in expression evaluation");
+  });
+
+  test("an aborted signal cancels the query", async () => {
+    const e = new QueryEngine(await store());
+    const ac = new AbortController();
+    ac.abort();
+    const err = await failure(e.instant("m", 0, { signal: ac.signal }));
+    expect(err.type).toBe("canceled");
+  });
+
+  test("runtime matching errors are execution errors", async () => {
+    const e = new QueryEngine(await store());
+    const dup = await failure(e.instant("m + on(job) m", 60_000));
+    expect(dup.type).toBe("execution");
+    expect(dup.message).toStartWith("found duplicate series for the match group {job=\"a\"} on the right hand-side of the operation");
+    const same = await failure(e.instant("label_replace(m, \"instance\", \"x\", \"\", \"\")", 60_000));
+    expect(same.message).toBe("vector cannot contain metrics with the same labelset");
+  });
+
+  test("stats count the samples a query touched", async () => {
+    const r = await new QueryEngine(await store()).instant("sum(rate(m[1m]))", 300_000);
+    expect(r.stats.totalQueryableSamples).toBeGreaterThan(20);
+    expect(r.stats.peakSamples).toBeGreaterThan(0);
+  });
+});
