@@ -214,7 +214,9 @@ export class Server {
       return primary;
     }
     const flush = this.opts.remoteFlushDeadline;
-    const remote = new RemoteWriteStorage({ source, dir: join(this.opts.storagePath, "remote"), registry: this.registry, log, ...(flush !== undefined ? { flushDeadlineMs: flush } : {}) });
+    // Targets' metadata for remote write's metadata requests, as Prometheus sends them.
+    const metadata = () => [...(this.#scrape?.manager.pools().values() ?? [])].flatMap((p) => p.activeTargets().flatMap(({ loop }) => loop.metadata()));
+    const remote = new RemoteWriteStorage({ source, dir: join(this.opts.storagePath, "remote"), registry: this.registry, log, metadata, ...(flush !== undefined ? { flushDeadlineMs: flush } : {}) });
     this.onConfig((c) => remote.applyConfig(c));
     return new FanoutStorage(primary, [remote]);
   }

@@ -23,6 +23,8 @@ export interface DecodedWriteRequest {
   /** Exemplars and histograms seen (not stored: gleaner keeps neither yet). */
   exemplars: number;
   histograms: number;
+  /** MetricMetadata entries (field 3), with the type as its proto enum number. */
+  metadata: Array<{ type: number; metric: string; help: string; unit: string }>;
 }
 
 export interface DecodedSeries {
@@ -139,10 +141,26 @@ export function decodeWriteRequest(b: Uint8Array): DecodedWriteRequest {
   let values = new Float64Array(cap);
   let stale = new Uint8Array(cap);
   let count = 0;
-  const out: DecodedWriteRequest = { series: [], count: 0, ts, values, stale, exemplars: 0, histograms: 0 };
+  const out: DecodedWriteRequest = { series: [], count: 0, ts, values, stale, exemplars: 0, histograms: 0, metadata: [] };
   while (r.p < r.end) {
     const tagAt = r.p;
     const tag = r.varint();
+    if (tag === 0x1a) {
+      const mEnd = r.len();
+      const m = { type: 0, metric: "", help: "", unit: "" };
+      const inner = new Reader(b, r.p, mEnd, dv);
+      while (inner.p < mEnd) {
+        const mt = inner.varint();
+        if (mt === 0x08) m.type = inner.varint();
+        else if (mt === 0x12) m.metric = inner.string();
+        else if (mt === 0x22) m.help = inner.string();
+        else if (mt === 0x2a) m.unit = inner.string();
+        else inner.skip(mt & 7);
+      }
+      r.p = mEnd;
+      out.metadata.push(m);
+      continue;
+    }
     if (tag !== 0x0a) {
       if (tag >>> 3 === 0) throw new SyntaxError(`invalid field number 0 at byte ${tagAt}`);
       r.skip(tag & 7);

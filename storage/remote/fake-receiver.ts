@@ -23,6 +23,8 @@ export class FakeReceiver {
   /** Samples stored, by series (labels as `name=value,...`): [t, v] with v "stale" for StaleNaN. */
   readonly series = new Map<string, Array<[number, number | "stale"]>>();
   readonly requests: ReceivedRequest[] = [];
+  /** Metadata entries received (type as the proto enum number). */
+  readonly metadata: Array<{ type: number; metric: string; help: string; unit: string }> = [];
   script: Script = () => undefined;
 
   get url(): string {
@@ -51,6 +53,7 @@ export class FakeReceiver {
         const status = answer?.status ?? 204;
         rec.status = status;
         if (status >= 200 && status < 300) {
+          this.metadata.push(...d.metadata);
           for (const s of d.series) {
             const pairs: string[] = [];
             for (let i = 0; i < s.labels.length; i += 2) pairs.push(`${s.labels[i]}=${s.labels[i + 1]}`);

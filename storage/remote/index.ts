@@ -22,6 +22,7 @@ import type { Clock } from "../../core/scrape/clock.ts";
 import type { Appender, Storage } from "../types.ts";
 import { remoteMetrics, type RemoteMetrics } from "./metrics.ts";
 import { QueueManager, type WalSource } from "./queue-manager.ts";
+import type { FamilyMetadata } from "./write-request.ts";
 
 export { QueueManager, type WalSource } from "./queue-manager.ts";
 
@@ -36,6 +37,8 @@ export interface RemoteWriteOptions {
   userAgent?: string;
   flushDeadlineMs?: number;
   reshardIntervalMs?: number;
+  /** The scrape targets' metric metadata (sent every metadata_config.send_interval). */
+  metadata?: () => Iterable<FamilyMetadata>;
 }
 
 /** The storage's own WAL, when it has one remote write can tail (the TSDB does). */
@@ -120,6 +123,7 @@ export class RemoteWriteStorage implements Storage {
         ...(this.#o.userAgent ? { userAgent: this.#o.userAgent } : {}),
         ...(this.#o.flushDeadlineMs !== undefined ? { flushDeadlineMs: this.#o.flushDeadlineMs } : {}),
         ...(this.#o.reshardIntervalMs !== undefined ? { reshardIntervalMs: this.#o.reshardIntervalMs } : {}),
+        ...(this.#o.metadata !== undefined ? { metadata: this.#o.metadata } : {}),
       });
       next.set(identity, q);
       starting.push(q);

@@ -11,6 +11,10 @@ export interface RemoteMetrics {
   shardsDesired: Gauge;
   highestSent: Gauge;
   pending: Gauge;
+  metadataTotal: Counter;
+  metadataFailed: Counter;
+  metadataRetried: Counter;
+  metadataBytes: Counter;
 }
 
 const Q = ["remote_name", "url"];
@@ -25,6 +29,10 @@ export function remoteMetrics(r: Registry): RemoteMetrics {
     shards: r.sharedGauge("prometheus_remote_storage_shards", "The number of shards used for parallel sending to the remote storage.", Q),
     shardsDesired: r.sharedGauge("prometheus_remote_storage_shards_desired", "The number of shards that the queues shard calculation wants to run based on the rate of samples in vs. samples out.", Q),
     highestSent: r.sharedGauge("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", "Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, in seconds since epoch.", Q),
+    metadataTotal: r.sharedCounter("prometheus_remote_storage_metadata_total", "Total number of metadata entries sent to remote storage.", Q),
+    metadataFailed: r.sharedCounter("prometheus_remote_storage_metadata_failed_total", "Total number of metadata entries which failed on send to remote storage, non-recoverable errors.", Q),
+    metadataRetried: r.sharedCounter("prometheus_remote_storage_metadata_retried_total", "Total number of metadata entries which failed on send to remote storage but were retried because the send error was recoverable.", Q),
+    metadataBytes: r.sharedCounter("prometheus_remote_storage_metadata_bytes_total", "The total number of bytes of metadata sent by the queue after compression.", Q),
     pending: r.sharedGauge("prometheus_remote_storage_samples_pending", "The number of samples pending in the queues shards to be sent to the remote storage.", Q),
   };
 }

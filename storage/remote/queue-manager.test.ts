@@ -137,3 +137,24 @@ test("basic_auth and custom headers from the remote_write entry are sent with ev
   expect(hd.get("authorization")).toBe(`Basic ${btoa("gleaner:s3cret")}`);
   expect(hd.get("x-scope-orgid")).toBe("tenant-1");
 });
+
+test("the targets' metadata is sent every metadata_config.send_interval, deduplicated; not at all with send: false", async () => {
+  const families = [
+    { metric: "http_requests", type: "counter", help: "Requests.", unit: "" },
+    { metric: "http_requests", type: "counter", help: "Requests.", unit: "" }, // a second target exposing the same
+    { metric: "temp", type: "gauge", help: "Temperature.", unit: "celsius" },
+  ];
+  rx = new FakeReceiver().start();
+  h = await openHarness({ metadata: () => families });
+  await h.remote.applyConfig(rwConfig(rx.url, { extra: "    metadata_config: { send_interval: 30ms }\n" }));
+  await until(() => rx!.metadata.length >= 2, 5000, "a metadata request");
+  expect(rx.metadata.slice(0, 2)).toEqual([
+    { type: 1, metric: "http_requests", help: "Requests.", unit: "" },
+    { type: 2, metric: "temp", help: "Temperature.", unit: "celsius" },
+  ]);
+  expect(h.registry.expose()).toMatch(/prometheus_remote_storage_metadata_total\{[^}]*\} [1-9]/);
+  await h.remote.applyConfig(rwConfig(rx.url, { extra: "    metadata_config: { send: false, send_interval: 10ms }\n" }));
+  const before = rx.requests.length;
+  await Bun.sleep(100);
+  expect(rx.requests.length).toBe(before);
+});

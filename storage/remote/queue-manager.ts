@@ -23,7 +23,7 @@ import { WriteClient, type SendOutcome } from "./client.ts";
 import type { RemoteMetrics } from "./metrics.ts";
 import { PositionFile } from "./position.ts";
 import { desiredShards, EwmaRate } from "./resharding.ts";
-import { encodeLabels, WriteRequestEncoder } from "./write-request.ts";
+import { encodeLabels, encodeMetadataRequest, WriteRequestEncoder, type FamilyMetadata } from "./write-request.ts";
 import { Shard } from "./shard.ts";
 import { WalWatcher } from "./wal-watcher.ts";
 
@@ -54,6 +54,8 @@ export interface QueueOptions {
   reshardIntervalMs?: number;
   /** How long stop() keeps sending what is queued (Prometheus: --storage.remote.flush-deadline, 1 m). */
   flushDeadlineMs?: number;
+  /** The scrape targets' metric metadata, sent every metadata_config.send_interval (when send is on). */
+  metadata?: () => Iterable<FamilyMetadata>;
 }
 
 const KEY_SHIFT = 2 ** 21;
@@ -102,6 +104,7 @@ export class QueueManager {
   #watcher: Promise<void> = Promise.resolve();
   #walWatcher: WalWatcher | null = null;
   #resharder: Promise<void> = Promise.resolve();
+  #metadataSender: Promise<void> = Promise.resolve();
 
   // Resharding inputs.
   readonly #interval: number;
@@ -210,6 +213,7 @@ export class QueueManager {
       this.#log.error("The WAL reader stopped", { err: (err as Error).message });
     });
     this.#resharder = this.#reshardLoop();
+    if (this.#cfg.metadata_config.send && this.#o.metadata !== undefined) this.#metadataSender = this.#metadataLoop(this.#o.metadata);
   }
 
   /**
@@ -246,6 +250,7 @@ export class QueueManager {
     this.#hardStop();
     await Promise.all(this.#senders);
     await this.#resharder;
+    await this.#metadataSender;
     this.#unsubscribe();
     await this.#position.close().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
     this.#o.metrics.pending.set(this.#m, 0);
@@ -467,6 +472,46 @@ export class QueueManager {
     this.#space = null;
     space?.resolve();
     return true;
+  }
+
+  // ---- metadata ----
+
+  /** Every send_interval: the targets' metadata, deduplicated, in requests of metadata_config.max_samples_per_send. */
+  async #metadataLoop(source: () => Iterable<FamilyMetadata>): Promise<void> {
+    const mc = this.#cfg.metadata_config;
+    while (!this.#stopping) {
+      await this.#clock.sleep(mc.send_interval, this.#abort.signal);
+      if (this.#stopping) return;
+      const seen = new Map<string, FamilyMetadata>();
+      for (const m of source()) seen.set(`${m.metric}\0${m.type}\0${m.help}\0${m.unit}`, m);
+      const all = [...seen.values()];
+      for (let i = 0; i < all.length && !this.#stopping; i += mc.max_samples_per_send) {
+        await this.#sendMetadata(all.slice(i, i + mc.max_samples_per_send));
+      }
+    }
+  }
+
+  async #sendMetadata(entries: FamilyMetadata[]): Promise<void> {
+    const m = this.#o.metrics;
+    const q = this.#cfg.queue_config;
+    const body = snappy.compress(encodeMetadataRequest(entries));
+    let backoff = q.min_backoff;
+    for (let attempt = 0; ; attempt++) {
+      m.metadataTotal.inc(this.#m, entries.length);
+      m.metadataBytes.inc(this.#m, body.length);
+      if (attempt > 0) m.metadataRetried.inc(this.#m, entries.length);
+      const out = await this.#client.send(body, attempt, this.#abort.signal);
+      if (out.kind === "ok") return;
+      if (out.kind === "permanent") {
+        m.metadataFailed.inc(this.#m, entries.length);
+        this.#log.error("non-recoverable error while sending metadata", { count: entries.length, err: out.error });
+        return;
+      }
+      if (this.#stopping) return; // metadata is sent again next interval
+      const next = nextSleep(backoff, out.retryAfterMs, q.max_backoff);
+      backoff = next.backoff;
+      await this.#clock.sleep(next.sleep, this.#abort.signal);
+    }
   }
 
   // ---- resharding ----

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import * as snappy from "snappyjs";
 import { Labels } from "../../core/model/labels.ts";
 import { decodeWriteRequest } from "./decode-write-request.ts";
-import { encodeLabels, WriteRequestEncoder } from "./write-request.ts";
+import { encodeLabels, encodeMetadataRequest, WriteRequestEncoder } from "./write-request.ts";
 
 function encodeOne(labels: Labels, ts: number[], values: number[], stale: number[] = ts.map(() => 0)) {
   const enc = new WriteRequestEncoder();
@@ -82,4 +82,19 @@ test("timestamps at every varint length boundary encode to the length declared a
   const ts = [0, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 - 1, 2 ** 35, 2 ** 42 - 1, 2 ** 42, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, 1_763_800_000_123];
   const d = decodeWriteRequest(encodeOne(Labels.from({ __name__: "m" }), ts, ts.map(() => 1)));
   expect([...d.ts.subarray(0, d.count)]).toEqual(ts);
+});
+
+test("a metadata request carries each family's type, name, help and unit (MetricMetadata, field 3)", () => {
+  const bytes = encodeMetadataRequest([
+    { metric: "http_requests", type: "counter", help: "Requests.", unit: "" },
+    { metric: "temp", type: "gauge", help: "Température.", unit: "celsius" },
+    { metric: "x", type: "unknown", help: "", unit: "" },
+  ]);
+  const d = decodeWriteRequest(bytes);
+  expect(d.count).toBe(0);
+  expect(d.metadata).toEqual([
+    { type: 1, metric: "http_requests", help: "Requests.", unit: "" },
+    { type: 2, metric: "temp", help: "Température.", unit: "celsius" },
+    { type: 0, metric: "x", help: "", unit: "" },
+  ]);
 });

@@ -182,3 +182,54 @@ export class WriteRequestEncoder {
     return this.#buf.subarray(0, this.#pos);
   }
 }
+
+/** A metric family's metadata, as the scrape targets exposed it (type in Prometheus's text form). */
+export interface FamilyMetadata {
+  metric: string;
+  /** "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset" or "unknown". */
+  type: string;
+  help: string;
+  unit: string;
+}
+
+/** MetricMetadata.MetricType in prompb/types.proto. */
+const METRIC_TYPES: Record<string, number> = { unknown: 0, counter: 1, gauge: 2, histogram: 3, gaugehistogram: 4, summary: 5, info: 6, stateset: 7 };
+
+function putString(out: number[], field: number, s: string): void {
+  if (s === "") return;
+  const b = utf8.encode(s);
+  out.push((field << 3) | 2);
+  let n = b.length;
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  for (const x of b) out.push(x);
+}
+
+/**
+ * A metadata-only WriteRequest (field 3, `MetricMetadata { type = 1; metric_family_name = 2;
+ * help = 4; unit = 5 }`), as Prometheus sends every `metadata_config.send_interval`.
+ * Small and once a minute: plain arrays are fine here.
+ */
+export function encodeMetadataRequest(entries: readonly FamilyMetadata[]): Uint8Array {
+  const out: number[] = [];
+  for (const m of entries) {
+    const inner: number[] = [];
+    const type = METRIC_TYPES[m.type] ?? 0;
+    if (type !== 0) inner.push(0x08, type);
+    putString(inner, 2, m.metric);
+    putString(inner, 4, m.help);
+    putString(inner, 5, m.unit);
+    out.push(0x1a);
+    let n = inner.length;
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    for (const x of inner) out.push(x);
+  }
+  return Uint8Array.from(out);
+}

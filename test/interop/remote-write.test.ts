@@ -130,15 +130,23 @@ remote_write:
   - url: ${prom.url}/api/v1/write
     name: prometheus
     queue_config: { batch_send_deadline: 50ms }
+    metadata_config: { send_interval: 300ms }
   - url: ${vm.url}/api/v1/write
     name: victoria
     queue_config: { batch_send_deadline: 50ms }
+    metadata_config: { send_interval: 300ms }
 `,
     );
     const server = new Server({ configFile, storagePath: join(dir, "data"), retentionTime: 0, listenAddress: "127.0.0.1:0", enableLifecycle: false, log: quiet(), plugins: builtinPlugins(), remoteFlushDeadline: 10_000 });
     await server.start();
     await Bun.sleep(2_500);
+    const exposed = server.registry.expose();
     await server.stop("test done"); // drains every queue up to the WAL's end
+    // Both receivers take metadata requests too.
+    for (const name of ["prometheus", "victoria"]) {
+      expect(Number(new RegExp(`^prometheus_remote_storage_metadata_total\\{remote_name="${name}"[^}]*\\} (\\d+)`, "m").exec(exposed)?.[1])).toBeGreaterThan(0);
+      expect(exposed).not.toMatch(new RegExp(`^prometheus_remote_storage_(samples|metadata)_failed_total\\{remote_name="${name}"[^}]*\\} [1-9]`, "m"));
+    }
     const db = await Tsdb.open({ dir: join(dir, "data"), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: quiet() });
     const all = db.select([{ type: "=~", name: "__name__", value: ".+" }], -Infinity, Infinity);
     await db.close();
