@@ -187,20 +187,14 @@ function countValues(input: StepSeries[], groupOf: Int32Array, groupLabels: Labe
   return { kind: "vector", series: out.result() };
 }
 
-/** Go's container/heap over (value, series index) with vectorByValueHeap's order (NaN smallest). */
-function lessTop(a: number, b: number): boolean {
-  return Number.isNaN(a) ? true : a < b;
-}
-function lessBottom(a: number, b: number): boolean {
-  return Number.isNaN(a) ? true : a > b;
-}
-
+/**
+ * topk/bottomk as Prometheus 2.42 computes them, so ties resolve the same way: a Go
+ * container/heap per group (vectorByValueHeap for topk: NaN is smallest), pop + push when
+ * full, then sort.Sort(sort.Reverse(heap)) (a stable insertion sort for small groups).
+ */
 function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Array, G: number, param: Float64Array, n: number): EvalValue {
   const out = input.map((s) => ({ labels: s.labels, v: new Float64Array(n), has: new Uint8Array(n) }));
-  const less = top ? lessTop : lessBottom;
-  // Per group: heap of series indexes.
   const heaps: number[][] = Array.from({ length: G }, () => []);
-  // Output order for the single-step (instant) case: groups in first-seen order, then heap order.
   let order: number[] | null = null;
   for (let i = 0; i < n; i++) {
     const kf = param[i]!;
@@ -208,11 +202,21 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
     const k = kf >= 2 ** 53 ? Infinity : Math.trunc(kf);
     for (const h of heaps) h.length = 0;
     const val = (s: number) => input[s]!.v[i]!;
+    // Heap order: topk keeps the smallest on top, bottomk the largest; NaN always sorts "less".
+    const less = (h: number[], a: number, b: number) => {
+      const x = val(h[a]!);
+      return Number.isNaN(x) ? true : top ? x < val(h[b]!) : x > val(h[b]!);
+    };
+    const swap = (h: number[], a: number, b: number) => {
+      const t = h[a]!;
+      h[a] = h[b]!;
+      h[b] = t;
+    };
     const up = (h: number[], j: number) => {
       for (;;) {
-        const p = (j - 1) >> 1;
-        if (j <= 0 || !less(val(h[j]!), val(h[p]!))) break;
-        [h[p], h[j]] = [h[j]!, h[p]!];
+        const p = Math.trunc((j - 1) / 2);
+        if (p === j || !less(h, j, p)) break;
+        swap(h, p, j);
         j = p;
       }
     };
@@ -220,12 +224,11 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
       let j = i0;
       for (;;) {
         const l = 2 * j + 1;
-        if (l >= len || l < 0) break;
+        if (l >= len) break;
         let m = l;
-        const r2 = l + 1;
-        if (r2 < len && less(val(h[r2]!), val(h[l]!))) m = r2;
-        if (!less(val(h[m]!), val(h[j]!))) break;
-        [h[j], h[m]] = [h[m]!, h[j]!];
+        if (l + 1 < len && less(h, l + 1, l)) m = l + 1;
+        if (!less(h, m, j)) break;
+        swap(h, j, m);
         j = m;
       }
     };
@@ -234,26 +237,36 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
       if (input[s]!.has[i] !== 1) continue;
       const g = groupOf[s]!;
       const h = heaps[g]!;
-      if (h.length === 0) groupsSeen.push(g);
+      if (h.length === 0) {
+        groupsSeen.push(g);
+        h.push(s);
+        continue;
+      }
       const x = val(s);
-      if (h.length < k) {
+      const headV = val(h[0]!);
+      if (h.length < k || (top ? headV < x : headV > x) || Number.isNaN(headV)) {
+        if (h.length === k) {
+          if (k === 1) {
+            h[0] = s;
+            continue;
+          }
+          // heap.Pop: move the top to the end, restore, drop it.
+          swap(h, 0, h.length - 1);
+          down(h, 0, h.length - 1);
+          h.pop();
+        }
         h.push(s);
         up(h, h.length - 1);
-      } else {
-        const headV = val(h[0]!);
-        const replace = top ? headV < x || (Number.isNaN(headV) && !Number.isNaN(x)) : headV > x || (Number.isNaN(headV) && !Number.isNaN(x));
-        if (replace) {
-          h[0] = s;
-          if (k > 1) down(h, 0, h.length);
-        }
       }
     }
     const ord: number[] = [];
     for (const g of groupsSeen) {
-      const h = heaps[g]!.slice();
-      // sort.Sort(sort.Reverse(heap)): largest first for topk (NaN last).
-      const sorted = h.sort((a, b) => (less(val(b), val(a)) ? -1 : less(val(a), val(b)) ? 1 : 0));
-      for (const s of sorted) {
+      const h = heaps[g]!;
+      // sort.Reverse: a before b when less(b, a); a stable sort, as Go's insertion sort is.
+      const idx = h.map((_, j) => j);
+      idx.sort((a, b) => (less(h, b, a) ? -1 : less(h, a, b) ? 1 : 0));
+      for (const j of idx) {
+        const s = h[j]!;
         out[s]!.has[i] = 1;
         out[s]!.v[i] = val(s);
         ord.push(s);

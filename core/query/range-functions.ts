@@ -58,9 +58,9 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
   let interval = sampled;
   interval += durationToStart < threshold ? durationToStart : avg / 2;
   interval += durationToEnd < threshold ? durationToEnd : avg / 2;
-  result = result * (interval / sampled);
-  if (isRate) result = result / (w.rangeMs / 1000);
-  return result;
+  let factor = interval / sampled;
+  if (isRate) factor /= w.rangeMs / 1000;
+  return result * factor;
 }
 
 function instantValue(w: Window, isRate: boolean): number | undefined {
