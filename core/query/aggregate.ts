@@ -10,6 +10,7 @@ import { quantileOf } from "./range-functions.ts";
 import { keepLabels, SeriesSet, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
 import { QueryError } from "./values.ts";
 import { isValidLabelName } from "../model/labels.ts";
+import { goFloat } from "./lexical.ts";
 
 /** Go strconv.FormatFloat(v, 'f', -1, 64). */
 export function formatFloatF(v: number): string {
@@ -38,10 +39,10 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalVa
     if (e.op === "count_values") {
       const p = ev.eval(e.param, r);
       label = p.kind === "string" ? p.s : "";
-      if (!isValidLabelName(label, "legacy")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
     } else param = ev.scalarArg(e.param, r);
   }
   const input = ev.vectorArg(e.expr, r);
+  if (e.op === "count_values" && !isValidLabelName(label, "legacy")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
   // Group of every input series (labels are fixed across steps).
   const groupOf = new Int32Array(input.length);
   const groupLabels: Labels[] = [];
@@ -198,8 +199,9 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
   let order: number[] | null = null;
   for (let i = 0; i < n; i++) {
     const kf = param[i]!;
+    if (!(kf <= 9223372036854774784 && kf >= -9223372036854775808)) throw new QueryError("execution", `Scalar value ${goFloat(kf)} overflows int64`);
     if (!(kf >= 1)) continue;
-    const k = kf >= 2 ** 53 ? Infinity : Math.trunc(kf);
+    const k = Math.trunc(kf);
     for (const h of heaps) h.length = 0;
     const val = (s: number) => input[s]!.v[i]!;
     // Heap order: topk keeps the smallest on top, bottomk the largest; NaN always sorts "less".

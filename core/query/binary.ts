@@ -6,7 +6,7 @@
 import { Labels } from "../model/labels.ts";
 import type { BinaryExpr, BinaryOp, VectorMatching } from "./ast.ts";
 import type { Evaluator, StepRange } from "./evaluator.ts";
-import { dropName, keepLabels, SeriesSet, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
+import { dropName, keepLabels, labelsString, SeriesSet, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
 import { QueryError } from "./values.ts";
 
 const COMPARISON = new Set<BinaryOp>(["==", "!=", ">", "<", ">=", "<="]);
@@ -189,17 +189,20 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
     if (list) list.push(idx);
     else bySig.set(sig, [idx]);
   });
-  // The "one" side must be unique per signature at every step.
+  // The "one" side must be unique per signature at every step where the other side has samples.
+  const lhsAny = new Uint8Array(n);
+  for (const s of lhs) for (let i = 0; i < n; i++) lhsAny[i]! |= s.has[i]!;
   for (const list of bySig.values()) {
     if (list.length < 2) continue;
     for (let i = 0; i < n; i++) {
+      if (lhsAny[i] !== 1) continue;
       const present = list.filter((k) => rhs[k]!.has[i] === 1);
       if (present.length > 1) {
         const a = rhs[present[1]!]!.labels;
         const b = rhs[present[0]!]!.labels;
         throw new QueryError(
           "execution",
-          `found duplicate series for the match group ${matchedLabels(a, m).toString()} on the ${swapped ? "left" : "right"} hand-side of the operation: [${a.toString()}, ${b.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          `found duplicate series for the match group ${labelsString(matchedLabels(a, m))} on the ${swapped ? "left" : "right"} hand-side of the operation: [${labelsString(a)}, ${labelsString(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
         );
       }
     }

@@ -17,9 +17,18 @@ export function rng(seed: number): () => number {
   };
 }
 
-const METRICS = ["foo", "bar", "http_requests_total", "x:y", "up"];
-const LABELS = ["job", "instance", "a", "le", "__name__", "on", "by"];
-const VALUES = ["", "a", "b.*", ".+", "x|y", "\\n", "api"];
+let METRICS = ["foo", "bar", "http_requests_total", "x:y", "up"];
+let LABELS = ["job", "instance", "a", "le", "__name__", "on", "by"];
+let VALUES = ["", "a", "b.*", ".+", "x|y", "\\n", "api"];
+let JUNK_RATE = 0.02;
+
+/** Points the generator at other names (e.g. those of a test data set); junk 0 keeps the syntax valid. */
+export function configureRandomExpr(opts: { metrics?: string[]; labels?: string[]; values?: string[]; junk?: number }): void {
+  if (opts.metrics) METRICS = opts.metrics;
+  if (opts.labels) LABELS = opts.labels;
+  if (opts.values) VALUES = opts.values;
+  if (opts.junk !== undefined) JUNK_RATE = opts.junk;
+}
 const DURATIONS = ["1s", "30s", "1m", "5m", "1h", "1h30m", "2d", "100ms", "0s", "1y"];
 const NUMBERS = ["1", "0", "-1", "2.5", ".5", "1e3", "0x1F", "Inf", "-Inf", "NaN", "010", "1e-7", "2."];
 const BINOPS = ["+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless", "atan2"];
@@ -29,7 +38,7 @@ const JUNK = ["(", ")", "[", "]", "{", "}", ",", "@", "offset", "by", "bool", "\
 export function randomExpr(r: () => number, depth = 0): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const leaf = depth > 3 || r() < 0.3;
-  if (r() < 0.02) return pick(JUNK) + randomExpr(r, depth + 1);
+  if (r() < JUNK_RATE) return pick(JUNK) + randomExpr(r, depth + 1);
   if (leaf) {
     switch (Math.floor(r() * 4)) {
       case 0:

@@ -3,6 +3,7 @@
  * value column and a presence column (NaN is a legal value, so presence is separate).
  */
 import { Labels } from "../model/labels.ts";
+import { goQuote } from "./lexical.ts";
 import { QueryError } from "./values.ts";
 
 export interface StepSeries {
@@ -96,4 +97,11 @@ export function setLabel(l: Labels, name: string, value: string): Labels {
   if (value === "") m.delete(name);
   else m.set(name, value);
   return Labels.from(m);
+}
+
+/** labels.Labels.String() in Prometheus: `{a="b", c="d"}` with every label, __name__ included. */
+export function labelsString(l: Labels): string {
+  const parts: string[] = [];
+  for (const [n, v] of l) parts.push(`${n}=${goQuote(v)}`);
+  return `{${parts.join(", ")}}`;
 }

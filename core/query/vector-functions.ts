@@ -30,9 +30,10 @@ const MATH: Record<string, (x: number) => number> = {
   atan: Math.atan,
   atanh: Math.atanh,
   cos: Math.cos,
-  cosh: Math.cosh,
+  // Go's math.Cosh/Sinh use exp(|x|)/2 past 21, so they overflow to ±Inf where JS's do not.
+  cosh: (x) => (Math.abs(x) > 21 ? Math.exp(Math.abs(x)) * 0.5 : Math.cosh(x)),
   sin: Math.sin,
-  sinh: Math.sinh,
+  sinh: (x) => (Math.abs(x) > 21 ? Math.sign(x) * Math.exp(Math.abs(x)) * 0.5 : Math.sinh(x)),
   tan: Math.tan,
   tanh: Math.tanh,
 };
