@@ -269,6 +269,7 @@ export class QueueManager {
   #hardStop(): void {
     this.#halted = true;
     this.#abort.abort();
+    for (const s of this.#shards) s.wake();
     this.#walWatcher?.wake();
     this.#space?.resolve();
   }
@@ -396,8 +397,8 @@ export class QueueManager {
       }
       if (s.closing && s.len === 0) return;
       if (due) s.lastSend = this.#clock.now();
-      const signal = s.waitSignal();
-      await this.#clock.sleep(Math.max(1, s.lastSend + deadline - this.#clock.now()), AbortSignal.any([signal, this.#abort.signal]));
+      // Woken by a full batch, closing, or the hard stop (which wakes every shard).
+      await this.#clock.sleep(Math.max(1, s.lastSend + deadline - this.#clock.now()), s.waitSignal());
     }
   }
 
