@@ -2,6 +2,7 @@
  * The QueryEngine: instant and range evaluation of PromQL over a SeriesQuerier, with
  * Prometheus's limits (max samples, timeout, cancellation) and result shapes.
  */
+import { Labels } from "../model/labels.ts";
 import type { SeriesQuerier } from "../../storage/types.ts";
 import { typeName, typeOf } from "./check.ts";
 import { Evaluator, stepRange } from "./evaluator.ts";
@@ -67,11 +68,13 @@ export class QueryEngine {
     if (endMs < startMs) throw new QueryError("bad_data", "end timestamp must not be before start time");
     const ev = this.#evaluator(startMs, endMs, opts);
     const r = stepRange(startMs, endMs, stepMs);
+    // Every step holds at least one sample; refuse before allocating per-step columns.
+    if (r.n > this.#maxSamples) throw new QueryError("execution", "query processing would load too many samples into memory in query execution");
     const v = guard(() => ev.eval(ast, r));
-    const series: Array<{ metric: import("../model/labels.ts").Labels; t: Float64Array; v: Float64Array }> = [];
+    const series: Array<{ metric: Labels; t: Float64Array; v: Float64Array }> = [];
     const times = ev.times(r);
     if (v.kind === "scalar") {
-      series.push({ metric: emptyLabels(), t: times, v: v.v });
+      series.push({ metric: Labels.EMPTY, t: times, v: v.v });
     } else if (v.kind === "vector") {
       for (const s of v.series) {
         let k = 0;
@@ -88,18 +91,13 @@ export class QueryEngine {
         }
         series.push({ metric: s.labels, t: tt, v: vv });
       }
+      series.sort((a, b) => compareLabels(a.metric, b.metric));
       for (let i = 1; i < series.length; i++) {
         if (series[i]!.metric.key === series[i - 1]!.metric.key) throw new QueryError("execution", "vector cannot contain metrics with the same labelset");
       }
-      series.sort((a, b) => compareLabels(a.metric, b.metric));
     }
     return { value: { type: "matrix", series }, warnings: [], stats: { totalQueryableSamples: ev.totalSamples, peakSamples: ev.peakSamples } };
   }
-}
-
-import { Labels } from "../model/labels.ts";
-function emptyLabels(): Labels {
-  return Labels.EMPTY;
 }
 
 /** Anything but a QueryError escaping evaluation is an engine bug: report it as "internal". */
