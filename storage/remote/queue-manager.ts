@@ -170,7 +170,7 @@ export class QueueManager {
   /** Loads the saved position (or starts at the WAL's end), then reads and sends in the background. */
   async start(): Promise<void> {
     const { source } = this.#o;
-    // Until the start is known, keep every segment.
+    // Until the reader has the series before its start (checkpoint included), keep every file.
     this.#release = source.holdWal(() => (this.#started ? this.#acked.segment : 0));
     let start = await this.#position.load().catch((err: Error) => {
       this.#log.error("Cannot read the saved send position; starting at the end of the WAL", { err: err.message });
@@ -194,7 +194,6 @@ export class QueueManager {
       }
     }
     this.#acked = start;
-    this.#started = true;
     const watcher = new WalWatcher({
       wal: source.wal,
       log: this.#log,
@@ -204,6 +203,7 @@ export class QueueManager {
         series: (ref, labels) => this.#setSeries(ref, labels),
         record: (tx, seg, end) => this.#ingest(tx, seg, end),
         truncated: (pos) => void (this.#acked = pos),
+        ready: () => void (this.#started = true),
       },
     });
     this.#walWatcher = watcher;

@@ -19,6 +19,8 @@ export interface WatcherSink {
   record(tx: DecodedTx, segment: number, end: number): Promise<void>;
   /** The start position was gone (checkpointed away): reading starts at `pos` instead. */
   truncated(pos: WalPosition): void;
+  /** The series before the start are read; from here on only segments from the start are read. */
+  ready(): void;
 }
 
 export interface WatcherOptions {
@@ -79,6 +81,7 @@ export class WalWatcher {
       if (n < files.checkpoint || n > seg) continue;
       await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity);
     }
+    this.#o.sink.ready();
     let file: SegmentFile | null = null;
     try {
       while (!this.#o.halted()) {
