@@ -357,14 +357,18 @@ export class Evaluator {
 /** The labels absent()/absent_over_time() give their output: the selector's equality matchers. */
 export function absentLabels(vs: VectorSelector | null): Labels {
   if (vs === null) return Labels.EMPTY;
+  // As Prometheus 2.42 behaves (checked against it): in matcher order an equality sets the
+  // label unless already set, a repeated equality removes it at the end, any other matcher
+  // removes it at once (so `a=~"x", a="y"` keeps a="y").
   const m = new Map<string, string>();
-  const empty: string[] = [];
+  const repeated: string[] = [];
   for (const ma of vs.matchers) {
     if (ma.name === "__name__") continue;
-    if (ma.type === "=" && !m.has(ma.name)) m.set(ma.name, ma.value);
-    else empty.push(ma.name);
+    if (ma.type !== "=") m.delete(ma.name);
+    else if (!m.has(ma.name)) m.set(ma.name, ma.value);
+    else repeated.push(ma.name);
   }
-  for (const n of empty) m.delete(n);
+  for (const n of repeated) m.delete(n);
   return Labels.from(m);
 }
 
