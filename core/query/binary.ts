@@ -209,7 +209,7 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
   }
   const out = new SeriesSet(n);
   const pairLabels = new Map<string, Labels>();
-  // Per step: which signatures were matched (one-to-one) / which result label sets (many-to-one).
+  // Per signature (one-to-one): which lhs series matched at each step.
   const matchedAt = new Map<string, Int32Array>();
   for (let li = 0; li < lhs.length; li++) {
     ev.check();
@@ -217,15 +217,30 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
     const sig = signature(ls.labels, m);
     const cands = bySig.get(sig);
     if (cands === undefined) continue;
+    let seen: Int32Array | null = null;
+    if (m.card === "one-to-one") {
+      seen = matchedAt.get(sig) ?? null;
+      if (seen === null) {
+        seen = new Int32Array(n).fill(-1);
+        matchedAt.set(sig, seen);
+      }
+    }
+    // The output series changes only when the matching rhs series does.
+    let lastRi = -1;
+    let o: StepSeries | null = null;
     for (let i = 0; i < n; i++) {
       if (ls.has[i] !== 1) continue;
       let ri = -1;
-      for (const k of cands) if (rhs[k]!.has[i] === 1) ri = k;
+      for (let c = 0; c < cands.length; c++) if (rhs[cands[c]!]!.has[i] === 1) ri = cands[c]!;
       if (ri < 0) continue;
       const rs = rhs[ri]!;
       let vl = ls.v[i]!;
       let vr = rs.v[i]!;
-      if (swapped) [vl, vr] = [vr, vl];
+      if (swapped) {
+        const t = vl;
+        vl = vr;
+        vr = t;
+      }
       let value: number;
       if (isCmp) {
         const keep = compare(e.op, vl, vr);
@@ -233,22 +248,20 @@ function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], rhsIn: 
         else if (!keep) continue;
         else value = vl;
       } else value = arith(e.op, vl, vr);
-      const pk = `${li}:${ri}`;
-      let labels = pairLabels.get(pk);
-      if (labels === undefined) {
-        labels = resultLabels(ls.labels, rs.labels, e, m);
-        pairLabels.set(pk, labels);
-      }
-      if (m.card === "one-to-one") {
-        let seen = matchedAt.get(sig);
-        if (seen === undefined) {
-          seen = new Int32Array(n).fill(-1);
-          matchedAt.set(sig, seen);
+      if (ri !== lastRi || o === null) {
+        const pk = `${li}:${ri}`;
+        let labels = pairLabels.get(pk);
+        if (labels === undefined) {
+          labels = resultLabels(ls.labels, rs.labels, e, m);
+          pairLabels.set(pk, labels);
         }
+        o = out.series(labels);
+        lastRi = ri;
+      }
+      if (seen !== null) {
         if (seen[i] !== -1 && seen[i] !== li) throw new QueryError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
         seen[i] = li;
       }
-      const o = out.series(labels);
       if (o.has[i] === 1) {
         if (m.card === "one-to-one") throw new QueryError("execution", "vector cannot contain metrics with the same labelset");
         throw new QueryError("execution", "multiple matches for labels: grouping labels must ensure unique matches");

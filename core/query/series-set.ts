@@ -53,20 +53,14 @@ export class SeriesSet {
   }
 }
 
-/** labels.Compare: name by name, then value, shorter first. */
+/**
+ * labels.Compare: name by name, then value, shorter first. The cached key joins names and
+ * values with NUL, which sorts below every other character, so comparing keys is the same order.
+ */
 export function compareLabels(a: Labels, b: Labels): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done) return y.done ? 0 : -1;
-    if (y.done) return 1;
-    const [an, av] = x.value;
-    const [bn, bv] = y.value;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
+  const x = a.key;
+  const y = b.key;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** A copy of `l` without `__name__`. */
