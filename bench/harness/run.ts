@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
+import { freePort } from "../support/free-port.ts";
 import { diskUsage, hostCpu, procStat, treeStat } from "../support/proc.ts";
 import { fetchTargets, IDENTITY, SCRAPERS, selfCommand, type Counters, type ScraperName, type TargetState } from "./scrapers.ts";
 import type { WorkloadFormat } from "./workload.ts";
@@ -131,17 +131,6 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 const sleep = (ms: number) => Bun.sleep(Math.max(0, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function readCounters(base: string, name: ScraperName): Promise<Counters> {
   const res = await fetch(`${base}/metrics`, { headers: IDENTITY });

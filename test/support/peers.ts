@@ -4,7 +4,7 @@
  * CI=true, where it is a failure.
  */
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../bench/support/free-port.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,16 +33,7 @@ export async function missingPeers(...specs: PeerSpec[]): Promise<string | null>
   return msg;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningPeer {
   port: number;
