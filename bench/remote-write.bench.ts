@@ -13,6 +13,8 @@
  * so the delay covers the WAL fsync, reading the WAL back, batching, encoding, snappy, HTTP.
  * CPU per sample spent on remote write = (CPU of B − CPU of A) / samples of B. Micro figures
  * (encode + snappy per sample) come from the queue's own code path on a 2,000-sample batch.
+ * The receiver micro figure: gleaner's /api/v1/write handler taking 100k known series, one
+ * sample per TimeSeries (as Prometheus sends), 2,000 a request, into a TSDB (fsync each).
  * Phase C: the receiver answers 503 for `outage` seconds while ingest goes on (RSS must stay
  * flat: the backlog stays in the WAL), then recovers; the catch-up rate is the backlog over
  * the time to drain it (ingest still running).
@@ -31,6 +33,7 @@ import { RemoteWriteStorage } from "../storage/remote/index.ts";
 import { decodeWriteRequest } from "../storage/remote/decode-write-request.ts";
 import { encodeLabels, WriteRequestEncoder } from "../storage/remote/write-request.ts";
 import { Tsdb } from "../storage/tsdb/index.ts";
+import { RemoteWriteReceiver } from "../core/web/remote-write.ts";
 import { procStat } from "./support/proc.ts";
 import { timeNs } from "./timing.ts";
 
@@ -110,8 +113,39 @@ const targets = commitsPerSecond; // each target scraped once a second
   console.log(`micro (2,000-sample batch, one sample per series): encode ${(encNs / n).toFixed(0)} ns/sample, snappy ${(zNs / n).toFixed(0)} ns/sample; ${(raw / n).toFixed(1)} B/sample raw, ${(wire / n).toFixed(1)} B/sample on the wire`);
 }
 
+// ---- micro: gleaner as the receiver ----
+{
+  const n = 2000;
+  const series = 100_000;
+  const rlog = createLogger({ level: "error", format: "logfmt" });
+  const rdb = await Tsdb.open({ dir: mkdtempSync(join(tmpdir(), "gleaner-rw-recv-")), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: rlog });
+  const rcv = new RemoteWriteReceiver(rlog);
+  const labels = Array.from({ length: series }, (_, i) => encodeLabels(Labels.from({ __name__: `bench_metric_${i % 200}_total`, instance: `10.0.${i % 250}.1:9100`, job: "bench", series: String(i) })));
+  const enc = new WriteRequestEncoder();
+  const one = Uint32Array.of(0);
+  const request = (k: number, t: number) => {
+    enc.reset();
+    for (let i = 0; i < n; i++) enc.addSeries(labels[(k * n + i) % series]!, Float64Array.of(t), Float64Array.of(k + i), new Uint8Array(1), one, 0, 1);
+    return snappy.compress(enc.bytes());
+  };
+  const t0 = Date.now() - 60_000;
+  for (let k = 0; k < series / n; k++) await rcv.receive(request(k, t0), rdb); // series created
+  const bodies = Array.from({ length: series / n }, (_, k) => request(k, t0 + 15_000));
+  const c0 = procStat("self").cpu;
+  const w0 = performance.now();
+  for (const b of bodies) {
+    const res = await rcv.receive(b, rdb);
+    if (res.status !== 204) throw new Error(`receiver: ${res.status} ${await res.text()}`);
+  }
+  const wall = performance.now() - w0;
+  const cpu = procStat("self").cpu - c0;
+  console.log(`micro (receiver, 100k known series, one sample per TimeSeries, 2,000 per request, TSDB with fsync): ${((wall * 1000) / series).toFixed(2)} µs/sample wall, ${((cpu * 1e6) / series).toFixed(2)} µs/sample CPU`);
+  await rdb.close();
+}
+
 // ---- the receiver ----
 const receiver = Bun.spawn([process.execPath, import.meta.path, "--receiver"], { stdout: "pipe", stderr: "inherit" });
+process.on("exit", () => receiver.kill());
 const reader = receiver.stdout.getReader();
 const first = await reader.read();
 const rxPort = Number(new TextDecoder().decode(first.value).trim());

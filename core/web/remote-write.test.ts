@@ -116,3 +116,46 @@ test("before storage is open the endpoint answers 503", async () => {
   const { a } = app(null);
   expect((await post(a, request([]))).status).toBe(503);
 });
+
+test("series seen before are found by their label bytes; a ref the storage forgot is looked up again by labels", async () => {
+  let inner = new MemoryStorage(() => T0);
+  const proxy = { appender: () => inner.appender(), close: async () => {} };
+  const logs: string[] = [];
+  const a = createWebApp({
+    registry: new Registry(),
+    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
+    enableLifecycle: false,
+    isReady: () => true,
+    reload: async () => {},
+    quit: () => {},
+    remoteWriteReceiver: { storage: () => proxy, log: createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) }) },
+  });
+  const entry = (t: number) => [
+    { labels: { __name__: "up", job: "a" }, samples: [[t, 1]] as Array<[number, number]> },
+    { labels: { job: "x" }, samples: [[t, 1]] as Array<[number, number]> }, // invalid: no name
+  ];
+  expect((await post(a, request(entry(T0 - 2000)))).status).toBe(204);
+  expect((await post(a, request(entry(T0 - 1000)))).status).toBe(204);
+  expect(inner.select([{ type: "=", name: "__name__", value: "up" }], -Infinity, Infinity)[0]!.samples.map((s) => s.t)).toEqual([T0 - 2000, T0 - 1000]);
+  expect(logs.filter((l) => l.includes("Invalid metric names")).length).toBe(1); // known bad bytes are skipped quietly
+  inner = new MemoryStorage(() => T0); // the cached ref means nothing here
+  expect((await post(a, request(entry(T0)))).status).toBe(204);
+  expect(inner.select([{ type: "=", name: "__name__", value: "up" }], -Infinity, Infinity)[0]!.samples.map((s) => s.t)).toEqual([T0]);
+});
+
+test("the same series under differently ordered label bytes in one request is still kept in order", async () => {
+  const storage = new MemoryStorage(() => T0);
+  const { a } = app(storage);
+  const enc = new WriteRequestEncoder();
+  enc.reset();
+  const put = (labelBytes: Uint8Array, t: number) => enc.addSeries(labelBytes, Float64Array.of(t), Float64Array.of(1), new Uint8Array(1), Uint32Array.of(0), 0, 1);
+  const sorted = encodeLabels(Labels.from({ __name__: "m", job: "a" }));
+  // The same labels, job first: other bytes, same series.
+  const reversed = new Uint8Array([...encodeLabels(Labels.from({ job: "a" })), ...encodeLabels(Labels.from({ __name__: "m" }))]);
+  put(sorted, T0);
+  put(reversed, T0 - 1000);
+  const res = await post(a, snappy.compress(enc.bytes().slice()));
+  expect(res.status).toBe(400);
+  expect(await res.text()).toStartWith("out of order sample: series m{job=\"a\"}");
+  expect(storage.select([{ type: "=", name: "__name__", value: "m" }], -Infinity, Infinity)).toEqual([]);
+});

@@ -12,7 +12,7 @@
  */
 import type { Hono } from "hono";
 import * as snappy from "snappyjs";
-import { decodeWriteRequest } from "../../storage/remote/decode-write-request.ts";
+import { decodeLabels, decodeWriteRequest } from "../../storage/remote/decode-write-request.ts";
 import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Storage } from "../../storage/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { isValidLabelName, isValidMetricName, Labels } from "../model/labels.ts";
@@ -51,69 +51,150 @@ function invalidLabels(flat: readonly string[]): string | null {
   return null;
 }
 
-/** Decodes and stores one request; the Response Prometheus would give. */
-export async function receiveRemoteWrite(body: Uint8Array, storage: Storage, log: Logger, maxDecodedBytes = 64 << 20): Promise<Response> {
-  let req;
-  try {
+/** Entries in the receiver's series cache before it starts over. */
+const CACHE_LIMIT = 1_000_000;
+
+/**
+ * Decodes and stores requests. Keeps each series' ref by the raw bytes of its Label fields
+ * (as the scrape cache keys on exposed bytes), so a series seen before costs a map lookup —
+ * not a label decode, validation and index lookup. Prometheus sends every sample as its own
+ * TimeSeries with the full label set, so this is most of the work.
+ */
+export class RemoteWriteReceiver {
+  /** Label bytes (latin1) → series ref; -1: labels that are invalid. */
+  readonly #cache = new Map<string, number>();
+  #storage: Storage | null = null;
+
+  constructor(
+    readonly log: Logger,
+    readonly maxDecodedBytes = 64 << 20,
+  ) {}
+
+  /** Stores one request (snappy-compressed WriteRequest); the Response Prometheus would give. */
+  async receive(body: Uint8Array, storage: Storage): Promise<Response> {
+    const log = this.log;
+    if (storage !== this.#storage) {
+      this.#cache.clear();
+      this.#storage = storage;
+    }
     let raw: Uint8Array;
+    let req;
     try {
-      raw = snappy.uncompress(body, maxDecodedBytes);
+      try {
+        raw = snappy.uncompress(body, this.maxDecodedBytes);
+      } catch (err) {
+        throw new SyntaxError(`snappy: ${(err as Error).message === "Invalid Snappy bitstream" ? "corrupt input" : (err as Error).message}`);
+      }
+      req = decodeWriteRequest(raw, { lazyLabels: true });
     } catch (err) {
-      throw new SyntaxError(`snappy: ${(err as Error).message === "Invalid Snappy bitstream" ? "corrupt input" : (err as Error).message}`);
+      return badRequest(log, (err as Error).message);
     }
-    req = decodeWriteRequest(raw);
-  } catch (err) {
-    const msg = `cannot decode the remote write request (snappy-compressed protobuf WriteRequest expected): ${(err as Error).message}`;
-    log.error("Error decoding remote write request", { err: msg });
-    return text(msg, 400);
-  }
-  const app = storage.appender();
-  let invalid = 0;
-  try {
-    // Within one request a series may come in several entries: keep its samples in order.
-    const last = new Map<string, number>();
-    for (const s of req.series) {
-      const why = invalidLabels(s.labels);
-      if (why !== null) {
-        invalid++;
-        log.warn("Invalid metric names or labels in remote write; series skipped", { reason: why });
-        continue;
-      }
-      const labels = Labels.fromSorted(s.labels);
-      let prev = last.get(labels.key) ?? -Infinity;
-      let ref = 0;
-      for (let i = s.start; i < s.end; i++) {
-        const t = req.ts[i]!;
-        if (t === prev) continue; // the same timestamp twice in one request: the first one stands
-        const got = t < prev ? APPEND_OUT_OF_ORDER : req.stale[i] === 1 ? app.appendStale(ref, ref > 0 ? null : labels, t) : app.append(ref, ref > 0 ? null : labels, t, req.values[i]!);
-        if (got < 0) {
-          const reason = REJECTIONS[got] ?? `rejected (${got})`;
-          log.error("Out of order sample from remote write", { reason, series: labels.toString(), timestamp: t });
-          await app.rollback();
-          return text(`${reason}: series ${labels.toString()} at timestamp ${t}`, 400);
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const cache = this.#cache;
+    const app = storage.appender();
+    let invalid = 0;
+    try {
+      // Within one request a series may come in several entries: keep its samples in order.
+      const last = new Map<number, number>();
+      for (const s of req.series) {
+        const key = s.labelStart >= 0 ? bytes.toString("latin1", s.labelStart, s.labelEnd) : null;
+        let ref = key === null ? 0 : (cache.get(key) ?? 0);
+        if (ref === -1) {
+          invalid++;
+          continue;
         }
-        ref = got;
-        prev = t;
+        let labels: Labels | null = null;
+        const decoded = () => {
+          if (labels === null) {
+            const flat = s.labels ?? decodeLabels(raw, s.labelStart, s.labelEnd);
+            const why = invalidLabels(flat);
+            if (why !== null) return why;
+            labels = Labels.fromSorted(flat);
+          }
+          return labels;
+        };
+        if (ref === 0) {
+          let got: Labels | string;
+          try {
+            got = decoded();
+          } catch (err) {
+            await app.rollback();
+            return badRequest(log, (err as Error).message);
+          }
+          if (typeof got === "string") {
+            invalid++;
+            if (key !== null) remember(cache, key, -1);
+            log.warn("Invalid metric names or labels in remote write; series skipped", { reason: got });
+            continue;
+          }
+        }
+        let prev = ref > 0 ? (last.get(ref) ?? -Infinity) : -Infinity;
+        for (let i = s.start; i < s.end; i++) {
+          const t = req.ts[i]!;
+          if (t === prev) continue; // the same timestamp twice in one request: the first one stands
+          let got: number;
+          if (t < prev) got = APPEND_OUT_OF_ORDER;
+          else {
+            try {
+              got = req.stale[i] === 1 ? app.appendStale(ref, labels, t) : app.append(ref, labels, t, req.values[i]!);
+            } catch (err) {
+              if (!(err instanceof AppendError) || labels !== null) throw err;
+              // A cached ref the storage no longer knows (the series was deleted): by labels again.
+              const l = decoded();
+              if (typeof l === "string") throw new AppendError(l);
+              ref = 0;
+              i--;
+              continue;
+            }
+            if (got > 0 && ref === 0) {
+              // First sample of a series not in the cache: the same series may have come under other bytes.
+              const before = last.get(got);
+              if (before !== undefined && t <= before) got = APPEND_OUT_OF_ORDER;
+              else if (key !== null) remember(cache, key, got);
+            }
+          }
+          if (got < 0) {
+            const l = decoded();
+            const series = typeof l === "string" ? "(invalid labels)" : l.toString();
+            const reason = REJECTIONS[got] ?? `rejected (${got})`;
+            log.error("Out of order sample from remote write", { reason, series, timestamp: t });
+            await app.rollback();
+            return text(`${reason}: series ${series} at timestamp ${t}`, 400);
+          }
+          ref = got;
+          prev = t;
+        }
+        if (ref > 0) last.set(ref, prev);
       }
-      last.set(labels.key, prev);
+      await app.commit();
+    } catch (err) {
+      await app.rollback().catch(() => undefined);
+      if (err instanceof AppendError) return text(err.message, 400);
+      log.error("Error appending remote write", { err: (err as Error).message });
+      return text((err as Error).message, 500);
     }
-    await app.commit();
-  } catch (err) {
-    await app.rollback().catch(() => undefined);
-    if (err instanceof AppendError) return text(err.message, 400);
-    log.error("Error appending remote write", { err: (err as Error).message });
-    return text((err as Error).message, 500);
+    if (invalid > 0) log.debug("Remote write request had invalid series", { count: invalid });
+    return new Response(null, { status: 204 });
   }
-  if (invalid > 0) log.debug("Remote write request had invalid series", { count: invalid });
-  return new Response(null, { status: 204 });
+}
+
+function remember(cache: Map<string, number>, key: string, ref: number): void {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, ref);
+}
+
+function badRequest(log: Logger, reason: string): Response {
+  const msg = `cannot decode the remote write request (snappy-compressed protobuf WriteRequest expected): ${reason}`;
+  log.error("Error decoding remote write request", { err: msg });
+  return text(msg, 400);
 }
 
 /** Adds `POST /api/v1/write` to `app`. */
 export function registerRemoteWriteRoute(app: Hono, opts: RemoteWriteReceiverOptions): void {
+  const receiver = new RemoteWriteReceiver(opts.log, opts.maxDecodedBytes);
   app.post("/api/v1/write", async (c) => {
     const storage = opts.storage();
     if (storage === null) return text("storage is not ready", 503);
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    return receiveRemoteWrite(body, storage, opts.log, opts.maxDecodedBytes);
+    return receiver.receive(new Uint8Array(await c.req.arrayBuffer()), storage);
   });
 }

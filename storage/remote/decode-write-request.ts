@@ -28,8 +28,14 @@ export interface DecodedWriteRequest {
 }
 
 export interface DecodedSeries {
-  /** Names and values interleaved, in wire order. */
-  labels: string[];
+  /** Names and values interleaved, in wire order; null when decoding them was left to the caller (lazyLabels). */
+  labels: string[] | null;
+  /**
+   * The bytes of the series' Label fields, [labelStart, labelEnd) in the request, when they
+   * are contiguous (-1 otherwise): a cache key for a receiver, and what decodeLabels() reads.
+   */
+  labelStart: number;
+  labelEnd: number;
   /** Sample range [start, end) in the arrays of the request. */
   start: number;
   end: number;
@@ -130,10 +136,42 @@ class Reader {
 }
 
 /**
- * Parses a (decompressed) WriteRequest. Throws SyntaxError naming the byte offset and the
- * field when the bytes are not a valid message.
+ * The Label fields in b[start, end) (other fields skipped) as names and values interleaved.
+ * Throws SyntaxError for malformed bytes or invalid UTF-8.
  */
-export function decodeWriteRequest(b: Uint8Array): DecodedWriteRequest {
+export function decodeLabels(b: Uint8Array, start: number, end: number): string[] {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const r = new Reader(b, start, end, dv);
+  const labels: string[] = [];
+  while (r.p < end) {
+    const t = r.varint();
+    if (t !== 0x0a) {
+      r.skip(t & 7);
+      continue;
+    }
+    const lEnd = r.len();
+    let name = "";
+    let value = "";
+    const inner = new Reader(b, r.p, lEnd, dv);
+    while (inner.p < lEnd) {
+      const lt = inner.varint();
+      if (lt === 0x0a) name = inner.string();
+      else if (lt === 0x12) value = inner.string();
+      else inner.skip(lt & 7);
+    }
+    r.p = lEnd;
+    labels.push(name, value);
+  }
+  return labels;
+}
+
+/**
+ * Parses a (decompressed) WriteRequest. Throws SyntaxError naming the byte offset and the
+ * field when the bytes are not a valid message. With `lazyLabels`, label strings are not
+ * decoded where their bytes are contiguous (the caller may know them by those bytes).
+ */
+export function decodeWriteRequest(b: Uint8Array, opts: { lazyLabels?: boolean } = {}): DecodedWriteRequest {
+  const lazy = opts.lazyLabels === true;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const r = new Reader(b, 0, b.length, dv);
   let cap = Math.max(16, b.length >>> 4);
@@ -167,8 +205,11 @@ export function decodeWriteRequest(b: Uint8Array): DecodedWriteRequest {
       continue;
     }
     const tsEnd = r.len();
-    const labels: string[] = [];
+    const tsStart = r.p;
     const start = count;
+    let labelStart = -1;
+    let labelEnd = -1;
+    let contiguous = true;
     while (r.p < tsEnd) {
       const at = r.p;
       const t = r.varint();
@@ -176,17 +217,10 @@ export function decodeWriteRequest(b: Uint8Array): DecodedWriteRequest {
       const wire = t & 7;
       if (field === 1 && wire === 2) {
         const lEnd = r.len();
-        let name = "";
-        let value = "";
-        const inner = new Reader(b, r.p, lEnd, dv);
-        while (inner.p < lEnd) {
-          const lt = inner.varint();
-          if (lt === 0x0a) name = inner.string();
-          else if (lt === 0x12) value = inner.string();
-          else inner.skip(lt & 7);
-        }
+        if (labelStart < 0) labelStart = at;
+        else if (labelEnd !== at) contiguous = false;
+        labelEnd = lEnd;
         r.p = lEnd;
-        labels.push(name, value);
       } else if (field === 2 && wire === 2) {
         const sEnd = r.len();
         let v = 0;
@@ -235,7 +269,14 @@ export function decodeWriteRequest(b: Uint8Array): DecodedWriteRequest {
       }
     }
     if (r.p !== tsEnd) throw new SyntaxError(`time series ending at byte ${tsEnd} is malformed`);
-    out.series.push({ labels, start, end: count });
+    if (labelStart < 0) {
+      labelStart = labelEnd = tsStart; // no labels: an empty range
+    }
+    if (!contiguous) {
+      out.series.push({ labels: decodeLabels(b, tsStart, tsEnd), labelStart: -1, labelEnd: -1, start, end: count });
+    } else {
+      out.series.push({ labels: lazy ? null : decodeLabels(b, labelStart, labelEnd), labelStart, labelEnd, start, end: count });
+    }
   }
   out.count = count;
   out.ts = ts;

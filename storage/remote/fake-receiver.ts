@@ -56,7 +56,8 @@ export class FakeReceiver {
           this.metadata.push(...d.metadata);
           for (const s of d.series) {
             const pairs: string[] = [];
-            for (let i = 0; i < s.labels.length; i += 2) pairs.push(`${s.labels[i]}=${s.labels[i + 1]}`);
+            const labels = s.labels!; // eager decoding: never null
+            for (let i = 0; i < labels.length; i += 2) pairs.push(`${labels[i]}=${labels[i + 1]}`);
             const key = pairs.join(",");
             const list = this.series.get(key) ?? [];
             for (let i = s.start; i < s.end; i++) list.push([d.ts[i]!, d.stale[i] === 1 ? "stale" : d.values[i]!]);
