@@ -279,6 +279,13 @@ export class Evaluator {
     const keepName = e.name === "last_over_time";
     const out: StepSeries[] = [];
     const w: Window = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, end: 0, rangeMs: input.rangeMs, stepTime: 0, args: scalarArgs.map(() => 0) };
+    // With a fixed window (an @ modifier) and constant arguments every step has the same
+    // result: compute the first step and copy it (Prometheus's step-invariant evaluation).
+    const invariant =
+      r.n > 1 &&
+      input.ends[0] === input.ends[r.n - 1] &&
+      e.name !== "predict_linear" &&
+      scalarArgs.every((a) => a.every((x) => Object.is(x, a[0])));
     for (const s of input.series) {
       this.check();
       const v = new Float64Array(r.n);
@@ -290,6 +297,14 @@ export class Evaluator {
       w.t = t;
       w.v = s.v;
       for (let i = 0; i < r.n; i++) {
+        if (invariant && i > 0) {
+          if (has[0] === 1) {
+            has[i] = 1;
+            v[i] = v[0]!;
+            any++;
+          }
+          continue;
+        }
         const end = input.ends[i]!;
         const start = end - input.rangeMs;
         if (i > 0 && end < input.ends[i - 1]!) {
