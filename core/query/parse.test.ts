@@ -75,6 +75,9 @@ const BAD: Array<[string, string]> = [
   ["foo @ \"a\"", "1:7: parse error: unexpected string \"\\\"a\\\"\" in @, expected timestamp"],
   ["time() offset 5m", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"],
   ["(foo) @ 100", "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"],
+  ["atan2", "1:1: parse error: unexpected <op:atan2>"],
+  ["foo offset 5m offset", "1:21: parse error: unexpected end of input in offset, expected duration"],
+  ["bool", "1:1: parse error: unexpected <bool>"],
 ];
 
 function errorOf(expr: string): QueryError {

@@ -165,7 +165,11 @@ class Converter {
       if (id !== null) fail(id.from, `unknown function with name ${JSON.stringify(this.text(id))}`);
     }
     const rest = this.src.slice(at).trimStart();
-    if (rest === "") fail(this.src.length, "unexpected end of input");
+    if (rest === "") {
+      const before = this.src.trimEnd();
+      const context = /\boffset$/i.test(before) ? " in offset, expected duration" : /@$/.test(before) ? " in @, expected timestamp" : "";
+      fail(this.src.length, `unexpected end of input${context}`);
+    }
     const start = at + (this.src.slice(at).length - rest.length);
     const before = this.src.slice(0, start).trimEnd();
     const context = /\boffset$/i.test(before) ? " in offset, expected duration" : /@$/.test(before) || /@\s*(start|end)\s*\($/.test(before) ? " in @, expected timestamp" : "";
@@ -265,6 +269,8 @@ class Converter {
   vectorSelector(n: SyntaxNode): VectorSelector {
     const id = n.getChild("Identifier");
     const name = id ? this.text(id) : "";
+    // Prometheus lexes atan2 as an operator everywhere; the grammar lets it be a metric name.
+    if (name.toLowerCase() === "atan2") fail(n.from, "unexpected <op:atan2>");
     const matchers: Matcher[] = [];
     const lms = n.getChild("LabelMatchers");
     if (lms !== null) {
