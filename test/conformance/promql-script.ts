@@ -13,7 +13,7 @@ import { MemoryStorage } from "../../storage/memory.ts";
 import type { Storage, SeriesQuerier } from "../../storage/types.ts";
 
 /** A fresh, empty store for a script (again after each `clear`). */
-export type StoreFactory = () => Promise<Storage & SeriesQuerier>;
+export type StoreFactory = () => Promise<Storage & SeriesQuerier & { flush?: () => Promise<void> }>;
 
 const memoryStore: StoreFactory = async () => new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
 
@@ -140,6 +140,8 @@ export async function runScript(text: string, newStore: StoreFactory = memorySto
           });
         }
         await app.commit();
+        // A store that keeps full chunks elsewhere (the TSDB block store) moves them there now.
+        await storage.flush?.();
         continue;
       }
       const ev = /^(eval|eval_fail|eval_ordered)\s+instant\s+at\s+(\S+)\s+(.*)$/.exec(line);
