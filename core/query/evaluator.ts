@@ -314,7 +314,7 @@ export class Evaluator {
         while (lo < t.length && t[lo]! < start) lo++;
         if (hi < lo) hi = lo;
         while (hi < t.length && t[hi]! <= end) hi++;
-        if (hi === lo && e.name !== "holt_winters") continue;
+        if (hi === lo) continue;
         w.lo = lo;
         w.hi = hi;
         w.end = end;
