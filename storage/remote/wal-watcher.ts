@@ -61,8 +61,34 @@ export class WalWatcher {
     });
   }
 
-  /** Reads from `start` until stopping() and caught up, or halted(). */
+  /**
+   * Reads from `start` until stopping() and caught up, or halted(). A failing read (an I/O
+   * error) is logged and tried again a second later from the same record, so the queue
+   * neither stops nor skips; an error from the sink is a bug and ends the run.
+   */
   async run(start: WalPosition): Promise<void> {
+    let pos = start;
+    let ready = false;
+    for (;;) {
+      try {
+        if (!ready) {
+          pos = await this.#readSeriesBefore(pos);
+          ready = true;
+          this.#o.sink.ready();
+        }
+        await this.#tail(pos, (p) => (pos = p));
+        return;
+      } catch (err) {
+        if (err instanceof SinkError) throw err.cause;
+        this.#o.log.error("Reading the WAL failed; trying again in 1s", { segment: pos.segment, offset: pos.offset, err: (err as Error).message });
+        await this.#waitForWal();
+        if (this.#o.halted()) return;
+      }
+    }
+  }
+
+  /** The series records of the checkpoint and of the segments up to `start`; the position to tail from. */
+  async #readSeriesBefore(start: WalPosition): Promise<WalPosition> {
     const dir = this.#o.wal.dir;
     const files = await listWal(dir);
     let seg = start.segment;
@@ -81,7 +107,14 @@ export class WalWatcher {
       if (n < files.checkpoint || n > seg) continue;
       await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity);
     }
-    this.#o.sink.ready();
+    return { segment: seg, offset: off };
+  }
+
+  /** Hands over every record from `start` on; `moved` gets the position after each one. */
+  async #tail(start: WalPosition, moved: (p: WalPosition) => void): Promise<void> {
+    const dir = this.#o.wal.dir;
+    let seg = start.segment;
+    let off = start.offset;
     let file: SegmentFile | null = null;
     try {
       while (!this.#o.halted()) {
@@ -126,8 +159,13 @@ export class WalWatcher {
           while (p < win.length && !this.#o.halted()) {
             const r = nextRecord(win, p, win.length);
             if (r.kind === "record") {
-              await this.#o.sink.record(r.tx, seg, off + r.end);
+              try {
+                await this.#o.sink.record(r.tx, seg, off + r.end);
+              } catch (err) {
+                throw new SinkError(err);
+              }
               p = r.end;
+              moved({ segment: seg, offset: off + p });
             } else if (r.kind === "partial") {
               if (off + p + r.need > limit) {
                 this.#o.log.error("A WAL segment ends in a torn record; skipping to the next segment", { segment: seg, offset: off + p });
@@ -189,5 +227,12 @@ export class WalWatcher {
     } finally {
       await f.close();
     }
+  }
+}
+
+/** An error thrown by the sink (not by reading): not retried. */
+class SinkError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the WAL watcher's sink failed", { cause });
   }
 }

@@ -1,0 +1,46 @@
+import { expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../core/log/logger.ts";
+import { Labels } from "../../core/model/labels.ts";
+import { Wal } from "../tsdb/wal/index.ts";
+import { until } from "./test-harness.ts";
+import { WalWatcher } from "./wal-watcher.ts";
+
+test("a read that fails (an I/O error) is retried from the same record: nothing is skipped or handed over twice", async () => {
+  // A real WAL with three records, written elsewhere.
+  const src = mkdtempSync(join(tmpdir(), "gleaner-ww-src-"));
+  const wal = await Wal.open({ dir: src });
+  await wal.replay({ series: () => {}, samples: () => {} });
+  for (let t = 1; t <= 3; t++) {
+    const series = t === 1 ? [{ ref: 1, labels: Labels.from({ __name__: "m" }) }] : [];
+    await wal.commit(series, { count: 1, refs: Uint32Array.of(1), ts: Float64Array.of(t), values: Float64Array.of(t), stale: Uint8Array.of(0) });
+  }
+  const durable = wal.durable;
+  await wal.close();
+  // The watcher's WAL directory holds a directory where segment 0 should be: reads fail with EISDIR.
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-ww-"));
+  mkdirSync(join(dir, "00000000"));
+  const logs: string[] = [];
+  const got: number[] = [];
+  const watcher = new WalWatcher({
+    wal: { dir, durable },
+    log: createLogger({ level: "error", format: "logfmt", write: (l) => logs.push(l) }),
+    stopping: () => got.length === 3,
+    halted: () => false,
+    sink: {
+      series: () => {},
+      record: async (tx) => void got.push(...tx.samples!.ts),
+      truncated: () => {},
+      ready: () => {},
+    },
+  });
+  const running = watcher.run({ segment: 0, offset: 0 });
+  await until(() => logs.some((l) => l.includes("Reading the WAL failed; trying again in 1s")), 5000, "the failed read");
+  rmdirSync(join(dir, "00000000"));
+  copyFileSync(join(src, "00000000"), join(dir, "00000000"));
+  watcher.wake();
+  await running;
+  expect(got).toEqual([1, 2, 3]);
+});
