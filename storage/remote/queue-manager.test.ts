@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { realClock } from "../../core/scrape/clock.ts";
 import { FakeReceiver } from "./fake-receiver.ts";
 import { commitScrapes, openHarness, rwConfig, T0, until, type Harness } from "./test-harness.ts";
 
@@ -157,4 +158,21 @@ test("the targets' metadata is sent every metadata_config.send_interval, dedupli
   const before = rx.requests.length;
   await Bun.sleep(100);
   expect(rx.requests.length).toBe(before);
+});
+
+test("sample_age_limit drops samples that are too old when sent, or that grew too old while retrying", async () => {
+  // Real time for the batching, shifted so that the samples' timestamps (T0 + k·15s) are recent.
+  const clock = { offset: T0 + 30 * 60_000 - 60_000 - Date.now(), now() { return Date.now() + this.offset; }, sleep: (ms: number, signal?: AbortSignal) => realClock.sleep(Math.min(ms, 20), signal) };
+  rx = new FakeReceiver().start();
+  rx.script = (n) => {
+    if (n !== 0) return undefined;
+    clock.offset += 115_000; // time passes before the retry: the cutoff moves to T0 + 55 s
+    return { status: 500 };
+  };
+  h = await openHarness({ clock });
+  await h.remote.applyConfig(rwConfig(rx.url, { queue: { sample_age_limit: "30m", batch_send_deadline: "50ms" } }));
+  await commitScrapes(h.db, 2, 0, 10);
+  await until(() => h!.remote.queues[0]!.acked.offset === h!.db.wal.durable.offset, 5000, "every batch done");
+  for (const samples of rx.series.values()) expect(samples.map(([t]) => (t - T0) / 15_000)).toEqual([4, 5, 6, 7, 8, 9]);
+  expect(h.registry.expose()).toMatch(/prometheus_remote_storage_samples_dropped_total\{[^}]*\} 8/);
 });

@@ -407,41 +407,37 @@ export class QueueManager {
     const keys = this.#keys.subarray(0, n);
     const head = s.head;
     const mask = s.mask;
-    let maxT = -Infinity;
-    for (let k = 0; k < n; k++) {
-      const pos = (head + k) & mask;
-      keys[k] = s.refs[pos]! * KEY_SHIFT + k;
-      const t = s.ts[pos]!;
-      if (t > maxT) maxT = t;
-    }
+    for (let k = 0; k < n; k++) keys[k] = s.refs[(head + k) & mask]! * KEY_SHIFT + k;
+    // Grouped by series (a series' samples stay in arrival, i.e. time, order).
     keys.sort();
-    const idx = this.#idx;
-    for (let k = 0; k < n; k++) idx[k] = (head + (keys[k]! % KEY_SHIFT)) & mask;
-    const enc = this.#enc;
-    enc.reset();
-    let from = 0;
-    let ref = Math.floor(keys[0]! / KEY_SHIFT);
-    for (let k = 1; k <= n; k++) {
-      const r = k < n ? Math.floor(keys[k]! / KEY_SHIFT) : -1;
-      if (r !== ref) {
-        enc.addSeries(this.#labels[ref]!, s.ts, s.values, s.stale, idx, from, k);
-        from = k;
-        ref = r;
-      }
-    }
-    const body = snappy.compress(enc.bytes());
+    const ageLimit = this.#cfg.queue_config.sample_age_limit;
+    let built = this.#encode(s, n, ageLimit > 0 ? this.#clock.now() - ageLimit : -Infinity);
+    let body = built.body;
+    let maxT = built.maxT;
     const m = this.#o.metrics;
     const q = this.#cfg.queue_config;
     let backoff = q.min_backoff;
     for (let attempt = 0; ; attempt++) {
-      m.samplesTotal.inc(this.#m, n);
+      if (ageLimit > 0 && built.minT < this.#clock.now() - ageLimit) {
+        // sample_age_limit: samples that grew too old while retrying are dropped, not sent.
+        built = this.#encode(s, n, this.#clock.now() - ageLimit);
+        body = built.body;
+        maxT = built.maxT;
+      }
+      if (built.tooOld > 0) {
+        m.droppedSamples.inc(this.#m, built.tooOld);
+        built.tooOld = 0;
+      }
+      if (built.count === 0) break;
+      const sent = built.count;
+      m.samplesTotal.inc(this.#m, sent);
       m.bytesTotal.inc(this.#m, body.length);
-      if (attempt > 0) m.retriedSamples.inc(this.#m, n);
+      if (attempt > 0) m.retriedSamples.inc(this.#m, sent);
       const t0 = performance.now();
       const out: SendOutcome = await this.#client.send(body, attempt, this.#abort.signal);
       if (out.kind === "ok") {
         this.#durationRate.add((performance.now() - t0) / 1000);
-        this.#outRate.add(n);
+        this.#outRate.add(sent);
         this.#lastSendOk = this.#clock.now();
         if (maxT > this.#highestSent) {
           this.#highestSent = maxT;
@@ -450,8 +446,8 @@ export class QueueManager {
         break;
       }
       if (out.kind === "permanent") {
-        m.failedSamples.inc(this.#m, n);
-        this.#log.error("non-recoverable error; dropping the batch", { count: n, err: out.error });
+        m.failedSamples.inc(this.#m, sent);
+        this.#log.error("non-recoverable error; dropping the batch", { count: sent, err: out.error });
         break;
       }
       if (this.#abort.signal.aborted) return false;
@@ -473,6 +469,41 @@ export class QueueManager {
     this.#space = null;
     space?.resolve();
     return true;
+  }
+
+  /**
+   * The WriteRequest for the first `n` samples of `s` (keys already sorted), leaving out
+   * samples older than `cutoff`: snappy-compressed body, samples in it, oldest and newest.
+   */
+  #encode(s: Shard, n: number, cutoff: number): { body: Uint8Array; count: number; tooOld: number; minT: number; maxT: number } {
+    const keys = this.#keys;
+    const idx = this.#idx;
+    const head = s.head;
+    const mask = s.mask;
+    const enc = this.#enc;
+    enc.reset();
+    let count = 0;
+    let minT = Infinity;
+    let maxT = -Infinity;
+    let from = 0;
+    let ref = -1;
+    for (let k = 0; k <= n; k++) {
+      const key = k < n ? keys[k]! : -1;
+      const r = k < n ? Math.floor(key / KEY_SHIFT) : -1;
+      if (r !== ref) {
+        if (count > from) enc.addSeries(this.#labels[ref]!, s.ts, s.values, s.stale, idx, from, count);
+        from = count;
+        ref = r;
+      }
+      if (k === n) break;
+      const pos = (head + (key % KEY_SHIFT)) & mask;
+      const t = s.ts[pos]!;
+      if (t < cutoff) continue;
+      idx[count++] = pos;
+      if (t < minT) minT = t;
+      if (t > maxT) maxT = t;
+    }
+    return { body: count === 0 ? new Uint8Array(0) : snappy.compress(enc.bytes()), count, tooOld: n - count, minT, maxT };
   }
 
   // ---- metadata ----
