@@ -6,6 +6,7 @@
 // kill (batches acknowledged but whose position was not yet saved) are set aside.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
+import * as snappy from "snappyjs";
 import { join } from "node:path";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
@@ -90,12 +91,18 @@ test("after kill -9 while batches are in flight, a restart re-sends at most thos
   const rx = new FakeReceiver().start();
   const dir = tempDir("gleaner-rw-crash-");
   writeFileSync(join(dir, "gleaner.yml"), config(rx.url));
-  let { g } = await startGleaner(sourceCommand(), ARGS, dir);
+  const started = await startGleaner(sourceCommand(), ARGS, dir);
+  let { g } = started;
+  const emptyWrite = { method: "POST", body: snappy.compress(new Uint8Array(0)) };
   try {
+    // The receiver endpoint is off by default, on with --web.enable-remote-write-receiver.
+    expect((await fetch(`${started.base}/api/v1/write`, emptyWrite)).status).toBe(404);
     await until(() => rx.stored > 100, 10_000, "samples flowing");
     g.proc.kill("SIGKILL");
     await g.exit();
-    ({ g } = await startGleaner(sourceCommand(), ARGS, dir));
+    const again = await startGleaner(sourceCommand(), [...ARGS, "--web.enable-remote-write-receiver"], dir);
+    g = again.g;
+    expect((await fetch(`${again.base}/api/v1/write`, emptyWrite)).status).toBe(204);
     await Bun.sleep(800);
     g.proc.kill("SIGTERM");
     expect(await g.exit()).toBe(0);
