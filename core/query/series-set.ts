@@ -63,12 +63,19 @@ export function compareLabels(a: Labels, b: Labels): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** A copy of `l` without `__name__`. */
+const withoutName = new WeakMap<Labels, Labels>();
+
+/** A copy of `l` without `__name__` (cached per label set: storage hands out the same objects query after query). */
 export function dropName(l: Labels): Labels {
   if (!l.has("__name__")) return l;
-  const out: Array<[string, string]> = [];
-  for (const [n, v] of l) if (n !== "__name__") out.push([n, v]);
-  return Labels.from(out);
+  let out = withoutName.get(l);
+  if (out === undefined) {
+    const pairs: Array<[string, string]> = [];
+    for (const [n, v] of l) if (n !== "__name__") pairs.push([n, v]);
+    out = Labels.from(pairs);
+    withoutName.set(l, out);
+  }
+  return out;
 }
 
 /** A copy of `l` keeping only `names` (on / by). */
