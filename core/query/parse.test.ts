@@ -78,6 +78,12 @@ const BAD: Array<[string, string]> = [
   ["atan2", "1:1: parse error: unexpected <op:atan2>"],
   ["foo offset 5m offset", "1:21: parse error: unexpected end of input in offset, expected duration"],
   ["bool", "1:1: parse error: unexpected <bool>"],
+  ["foo[5]", "1:5: parse error: missing unit character in duration"],
+  ["foo[1.5m]", '1:5: parse error: not a valid duration string: "1.5m"'],
+  ["foo[5m:1h5m2h]", '1:8: parse error: not a valid duration string: "1h5m2h"'],
+  ["foo[5m:1]", '1:8: parse error: unexpected number "1" in subquery selector, expected duration or "]"'],
+  ["sum(foo,)", "1:8: parse error: trailing commas not allowed in function call args"],
+  ["sum(x) by", '1:10: parse error: unexpected end of input in grouping opts, expected "("'],
 ];
 
 function errorOf(expr: string): QueryError {

@@ -165,14 +165,28 @@ class Converter {
       if (id !== null) fail(id.from, `unknown function with name ${JSON.stringify(this.text(id))}`);
     }
     const rest = this.src.slice(at).trimStart();
-    if (rest === "") {
-      const before = this.src.trimEnd();
-      const context = /\boffset$/i.test(before) ? " in offset, expected duration" : /@$/.test(before) ? " in @, expected timestamp" : "";
-      fail(this.src.length, `unexpected end of input${context}`);
-    }
     const start = at + (this.src.slice(at).length - rest.length);
     const before = this.src.slice(0, start).trimEnd();
-    const context = /\boffset$/i.test(before) ? " in offset, expected duration" : /@$/.test(before) || /@\s*(start|end)\s*\($/.test(before) ? " in @, expected timestamp" : "";
+    // A trailing comma in an argument list: `sum(foo,)`.
+    if (before.endsWith(",") && rest.startsWith(")")) fail(before.length - 1, "trailing commas not allowed in function call args");
+    // A range whose duration is not one: `foo[5]`, `foo[1.5m]`.
+    const range = /([[:])\s*([0-9][\w.]*)\s*[\]:]?$/.exec(this.src.slice(0, start + (/^[\w.]+/.exec(rest)?.[0].length ?? 0)));
+    if (range !== null && parseDuration(range[2]!) === null) {
+      const pos = range.index + range[0].indexOf(range[2]!);
+      const bare = /^\d+$/.test(range[2]!);
+      if (range[1] === "[" && bare) fail(pos, "missing unit character in duration");
+      if (!bare) fail(pos, `not a valid duration string: ${JSON.stringify(range[2])}`);
+    }
+    const context = /\boffset$/i.test(before)
+      ? " in offset, expected duration"
+      : /@$/.test(before) || /@\s*(start|end)\s*\($/.test(before)
+        ? " in @, expected timestamp"
+        : /\[[^\]]*:$/.test(before)
+          ? ' in subquery selector, expected duration or "]"'
+          : /\b(by|without)$/i.test(before)
+            ? ' in grouping opts, expected "("'
+            : "";
+    if (rest === "") fail(this.src.length, `unexpected end of input${context}`);
     const word = /^[a-zA-Z_][\w]*/.exec(rest)?.[0];
     if (word !== undefined && KEYWORDS.has(word.toLowerCase())) fail(start, `unexpected <${word.toLowerCase()}>${context}`);
     if (word !== undefined) fail(start, `unexpected identifier ${JSON.stringify(/^[a-zA-Z_:][\w:]*/.exec(rest)![0])}${context}`);
