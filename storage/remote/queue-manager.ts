@@ -77,6 +77,8 @@ export class QueueManager {
 
   /** Encoded labels by WAL ref; null: dropped by relabeling. */
   #labels: Array<Uint8Array | null | undefined> = [];
+  /** The WAL segment (or checkpoint) where each ref's series record was last read. */
+  #seriesSegment: Array<number | undefined> = [];
   #shards: Shard[] = [];
   #senders: Array<Promise<void>> = [];
 
@@ -200,7 +202,8 @@ export class QueueManager {
       stopping: () => this.#stopping,
       halted: () => this.#halted,
       sink: {
-        series: (ref, labels) => this.#setSeries(ref, labels),
+        series: (ref, labels, seg) => this.#setSeries(ref, labels, seg),
+        reset: (seg) => this.#forgetSeriesBefore(seg),
         record: (tx, seg, end) => this.#ingest(tx, seg, end),
         truncated: (pos) => void (this.#acked = pos),
         ready: () => void (this.#started = true),
@@ -274,8 +277,31 @@ export class QueueManager {
     this.#space?.resolve();
   }
 
+  /** Forgets the series whose last series record came before `segment` (gone from the TSDB). */
+  #forgetSeriesBefore(segment: number): void {
+    const seen = this.#seriesSegment;
+    let forgotten = 0;
+    for (let ref = 0; ref < seen.length; ref++) {
+      const s = seen[ref];
+      if (s !== undefined && s < segment) {
+        this.#labels[ref] = undefined;
+        seen[ref] = undefined;
+        forgotten++;
+      }
+    }
+    if (forgotten > 0) this.#log.debug("Forgot series the TSDB no longer has", { count: forgotten, checkpoint: segment });
+  }
+
+  /** Series held (labels encoded or dropped by relabeling). */
+  get seriesCount(): number {
+    let n = 0;
+    for (const s of this.#seriesSegment) if (s !== undefined) n++;
+    return n;
+  }
+
   /** External labels (where absent), then write_relabel_configs; encoded once per series. */
-  #setSeries(ref: number, labels: Labels): void {
+  #setSeries(ref: number, labels: Labels, segment: number): void {
+    this.#seriesSegment[ref] = segment;
     const ext = this.#o.externalLabels;
     let out: Labels | null = labels;
     const hasExt = Object.keys(ext).length > 0;
@@ -289,7 +315,7 @@ export class QueueManager {
   }
 
   async #ingest(tx: DecodedTx, seg: number, end: number): Promise<void> {
-    for (const s of tx.series) this.#setSeries(s.ref, s.labels);
+    for (const s of tx.series) this.#setSeries(s.ref, s.labels, seg);
     const seq = this.#recBase + this.#recSeg.length;
     this.#recSeg.push(seg);
     this.#recEnd.push(end);

@@ -13,8 +13,14 @@ import type { WalPosition } from "../tsdb/wal/index.ts";
 import { checkpointPath, listWal, nextRecord, SegmentFile, segmentPath } from "../tsdb/wal/reader.ts";
 
 export interface WatcherSink {
-  /** A series record (also those before the start position). */
-  series(ref: number, labels: Labels): void;
+  /** A series record (also those before the start position), read in `segment` (a checkpoint counts as its number). */
+  series(ref: number, labels: Labels, segment: number): void;
+  /**
+   * A newer checkpoint was read (its series just came through series()): series last seen
+   * before `segment` are gone from the TSDB and will have no more samples (Prometheus's
+   * SeriesReset), so the sink can forget them.
+   */
+  reset(segment: number): void;
   /** A record from the start position on, ending at `end` in `segment`; resolves once taken. */
   record(tx: DecodedTx, segment: number, end: number): Promise<void>;
   /** The start position was gone (checkpointed away): reading starts at `pos` instead. */
@@ -35,6 +41,8 @@ export interface WatcherOptions {
 
 export class WalWatcher {
   readonly #o: WatcherOptions;
+  /** The newest checkpoint whose series were read. */
+  #checkpoint = -1;
   /** Resolves the pending wait, if the watcher is waiting. */
   #notify: (() => void) | null = null;
 
@@ -101,13 +109,24 @@ export class WalWatcher {
         off = 0;
         this.#o.sink.truncated({ segment: seg, offset: 0 });
       }
-      await this.#readSeriesOnly(checkpointPath(dir, files.checkpoint), Infinity);
+      await this.#readSeriesOnly(checkpointPath(dir, files.checkpoint), Infinity, files.checkpoint);
+      this.#checkpoint = files.checkpoint;
     }
     for (const n of files.segments) {
       if (n < files.checkpoint || n > seg) continue;
-      await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity);
+      await this.#readSeriesOnly(segmentPath(dir, n), n === seg ? off : Infinity, n);
     }
     return { segment: seg, offset: off };
+  }
+
+  /** At a segment boundary: a checkpoint the TSDB wrote since (up to `seg`) refreshes the live series. */
+  async #newCheckpoint(seg: number): Promise<void> {
+    const { checkpoint } = await listWal(this.#o.wal.dir);
+    if (checkpoint <= this.#checkpoint || checkpoint > seg) return;
+    // A newer checkpoint may replace it meanwhile: then there is nothing to read, and the next boundary tries again.
+    if (!(await this.#readSeriesOnly(checkpointPath(this.#o.wal.dir, checkpoint), Infinity, checkpoint))) return;
+    this.#checkpoint = checkpoint;
+    this.#o.sink.reset(checkpoint);
   }
 
   /** Hands over every record from `start` on; `moved` gets the position after each one. */
@@ -149,6 +168,7 @@ export class WalWatcher {
           }
           seg = next;
           off = 0;
+          await this.#newCheckpoint(seg);
           continue;
         }
         let min = 0;
@@ -191,12 +211,13 @@ export class WalWatcher {
     }
   }
 
-  async #readSeriesOnly(path: string, upTo: number): Promise<void> {
+  /** Hands the series records of a file (up to `upTo`) to the sink; false when the file is gone. */
+  async #readSeriesOnly(path: string, upTo: number, segment: number): Promise<boolean> {
     let f: SegmentFile;
     try {
       f = await SegmentFile.open(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw err;
     }
     try {
@@ -210,7 +231,7 @@ export class WalWatcher {
         for (;;) {
           const r = nextRecord(win, p, win.length);
           if (r.kind === "record") {
-            for (const s of r.tx.series) this.#o.sink.series(s.ref, s.labels);
+            for (const s of r.tx.series) this.#o.sink.series(s.ref, s.labels, segment);
             p = r.end;
             if (p >= win.length) break;
           } else if (r.kind === "partial" && off + p + r.need <= limit) {
@@ -218,12 +239,13 @@ export class WalWatcher {
             break;
           } else {
             if (r.kind === "bad") this.#o.log.warn("A damaged WAL record while reading series; the rest of the file is skipped", { path, offset: off + p, reason: r.reason });
-            return;
+            return true;
           }
         }
-        if (p === 0 && min === 0) return;
+        if (p === 0 && min === 0) return true;
         off += p;
       }
+      return true;
     } finally {
       await f.close();
     }
