@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../core/log/logger.ts";
 import { Server } from "../../core/server.ts";
-import { builtinPlugins } from "../../plugins/discovery/index.ts";
 import { missingPeers, PEERS, startPeer, type RunningPeer } from "../support/peers.ts";
 import { loadOpenMetrics } from "../support/openmetrics-loader.ts";
+import { startTestServer } from "../support/server.ts";
 
 const missing = await missingPeers(PEERS.prometheus);
 
@@ -20,17 +19,7 @@ describe.skipIf(missing !== null)("Prometheus federating from gleaner", () => {
   const at = Math.floor(Date.now() / 1000) - 20;
 
   beforeAll(async () => {
-    writeFileSync(join(dir, "gleaner.yml"), "global:\n  scrape_interval: 1h\n  external_labels: { region: eu }\n");
-    gleaner = new Server({
-      configFile: join(dir, "gleaner.yml"),
-      storagePath: join(dir, "data"),
-      retentionTime: 0,
-      listenAddress: "127.0.0.1:0",
-      enableLifecycle: false,
-      log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-      plugins: builtinPlugins(),
-    });
-    await gleaner.start();
+    gleaner = await startTestServer(dir, "global:\n  scrape_interval: 1h\n  external_labels: { region: eu }\n");
     await loadOpenMetrics(
       gleaner.storage!,
       [

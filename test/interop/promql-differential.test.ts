@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../core/log/logger.ts";
 import { Server } from "../../core/server.ts";
-import { builtinPlugins } from "../../plugins/discovery/index.ts";
 import { missingPeers, PEERS, startPeer, type RunningPeer } from "../support/peers.ts";
+import { startTestServer } from "../support/server.ts";
 
 const missing = await missingPeers(PEERS.prometheus);
 
@@ -237,25 +236,12 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
   beforeAll(async () => {
     target = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(exposition(tick), { headers: { "Content-Type": "text/plain; version=0.0.4" } }) });
     const config = `global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: synthetic\n    static_configs:\n      - targets: ['127.0.0.1:${target.port}']\n`;
-    writeFileSync(join(dir, "gleaner.yml"), config);
     [prom, gleaner] = await Promise.all([
       startPeer(PEERS.prometheus, (p, d) => {
         writeFileSync(`${d}/prometheus.yml`, config);
         return [`--config.file=${d}/prometheus.yml`, `--storage.tsdb.path=${d}/data`, `--web.listen-address=127.0.0.1:${p}`];
       }),
-      (async () => {
-        const s = new Server({
-          configFile: join(dir, "gleaner.yml"),
-          storagePath: join(dir, "data"),
-          retentionTime: 0,
-          listenAddress: "127.0.0.1:0",
-          enableLifecycle: false,
-          log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-          plugins: builtinPlugins(),
-        });
-        await s.start();
-        return s;
-      })(),
+      startTestServer(dir, config),
     ]);
     gleanerUrl = gleaner.url.origin;
 

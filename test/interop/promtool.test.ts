@@ -3,14 +3,13 @@
 // known data. promtool POSTs forms, asks for gzip and decodes with client_golang, so this
 // checks the transport as much as the JSON.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../core/log/logger.ts";
 import { Server } from "../../core/server.ts";
-import { builtinPlugins } from "../../plugins/discovery/index.ts";
 import { missingPeers } from "../support/peers.ts";
 import { loadOpenMetrics } from "../support/openmetrics-loader.ts";
+import { startTestServer } from "../support/server.ts";
 
 const PROMTOOL = { binary: "/usr/bin/promtool", pkg: "prometheus" };
 const missing = await missingPeers(PROMTOOL);
@@ -37,17 +36,7 @@ describe.skipIf(missing !== null)("promtool queries gleaner", () => {
   let url: string;
 
   beforeAll(async () => {
-    writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 1h\n");
-    server = new Server({
-      configFile: join(dir, "prometheus.yml"),
-      storagePath: join(dir, "data"),
-      retentionTime: 0,
-      listenAddress: "127.0.0.1:0",
-      enableLifecycle: false,
-      log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-      plugins: builtinPlugins(),
-    });
-    await server.start();
+    server = await startTestServer(dir, "global:\n  scrape_interval: 1h\n");
     await loadOpenMetrics(server.storage!, data());
     url = server.url.origin;
   });

@@ -10,11 +10,10 @@ import { join } from "node:path";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { Labels } from "../../core/model/labels.ts";
-import { Server } from "../../core/server.ts";
-import { builtinPlugins } from "../../plugins/discovery/index.ts";
 import { Tsdb } from "../../storage/tsdb/index.ts";
 import type { SeriesData } from "../../storage/types.ts";
 import { missingPeers, PEERS, startPeer, type RunningPeer } from "../support/peers.ts";
+import { startTestServer } from "../support/server.ts";
 
 const missing = await missingPeers(PEERS.prometheus, PEERS.victoriaMetrics);
 
@@ -116,10 +115,7 @@ describe.skipIf(missing !== null)("remote write interop with Prometheus 2.42 and
 
   test("gleaner scrapes and remote-writes; Prometheus and VictoriaMetrics hold exactly what gleaner stored", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gleaner-rw-interop-"));
-    const configFile = join(dir, "gleaner.yml");
-    writeFileSync(
-      configFile,
-      `global:
+    const config = `global:
   scrape_interval: 200ms
   scrape_timeout: 150ms
 scrape_configs:
@@ -135,10 +131,8 @@ remote_write:
     name: victoria
     queue_config: { batch_send_deadline: 50ms }
     metadata_config: { send_interval: 300ms }
-`,
-    );
-    const server = new Server({ configFile, storagePath: join(dir, "data"), retentionTime: 0, listenAddress: "127.0.0.1:0", enableLifecycle: false, log: quiet(), plugins: builtinPlugins(), remoteFlushDeadline: 10_000 });
-    await server.start();
+`;
+    const server = await startTestServer(dir, config, { remoteFlushDeadline: 10_000 });
     await Bun.sleep(2_500);
     const exposed = server.registry.expose();
     await server.stop("test done"); // drains every queue up to the WAL's end
@@ -170,10 +164,7 @@ remote_write:
 
   test("Prometheus remote-writes into gleaner's /api/v1/write; gleaner holds every sample, stale markers bit-exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gleaner-rw-recv-"));
-    const configFile = join(dir, "gleaner.yml");
-    writeFileSync(configFile, "global: {}\n");
-    const server = new Server({ configFile, storagePath: join(dir, "data"), retentionTime: 0, listenAddress: "127.0.0.1:0", enableLifecycle: false, log: quiet(), plugins: builtinPlugins(), enableRemoteWriteReceiver: true });
-    await server.start();
+    const server = await startTestServer(dir, "global: {}\n", { enableRemoteWriteReceiver: true });
     const gleaner = `http://127.0.0.1:${server.url.port}`;
     const sender = await startPeer(PEERS.prometheus, (port, pdir) => {
       writeFileSync(
