@@ -11,7 +11,23 @@ import { binary } from "./binary.ts";
 import { RANGE_KERNELS, type Window } from "./range-functions.ts";
 import { compareLabels, dropName, SeriesSet, type EvalValue, type RawSeries, type StepSeries } from "./series-set.ts";
 import { vectorFunction } from "./vector-functions.ts";
+import { typeOf } from "./check.ts";
 import { QueryError } from "./values.ts";
+
+const TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution";
+
+/** How many of the window ends see a sample within the lookback (what vectorSelector would hold). */
+function countPresent(t: Float64Array, stale: Uint8Array | null, ends: Float64Array, lookback: number): number {
+  let j = -1;
+  let n = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    if (j >= 0 && t[j]! > end) j = -1;
+    while (j + 1 < t.length && t[j + 1]! <= end) j++;
+    if (j >= 0 && t[j]! >= end - lookback && !(stale !== null && stale[j] === 1)) n++;
+  }
+  return n;
+}
 
 export interface StepRange {
   start: number;
@@ -68,12 +84,15 @@ export class Evaluator {
     if (performance.now() > this.opts.deadline) throw new QueryError("timeout", "query timed out in expression evaluation");
   }
 
-  /** Accounts for samples held in memory; over the limit is Prometheus's execution error. */
-  hold(n: number): void {
+  /**
+   * Accounts for `n` samples held in memory; over the limit is Prometheus's execution error.
+   * `upcoming` checks that many more without taking them yet.
+   */
+  hold(n: number, upcoming = 0): void {
     this.#current += n;
     this.totalSamples += n;
     if (this.#current > this.peakSamples) this.peakSamples = this.#current;
-    if (this.#current > this.opts.maxSamples) throw new QueryError("execution", "query processing would load too many samples into memory in query execution");
+    if (this.#current + upcoming > this.opts.maxSamples) throw new QueryError("execution", TOO_MANY_SAMPLES);
   }
 
   release(n: number): void {
@@ -102,6 +121,9 @@ export class Evaluator {
 
   eval(e: Expr, r: StepRange): EvalValue {
     this.checkNow();
+    // A scalar holds one sample per step: past max samples it fails before allocating, as
+    // Prometheus's does while filling it. Vectors are counted as they fill (no series, no samples).
+    if (r.n > this.opts.maxSamples && typeOf(e) === "scalar") throw new QueryError("execution", TOO_MANY_SAMPLES);
     switch (e.kind) {
       case "number":
         return { kind: "scalar", v: new Float64Array(r.n).fill(e.value) };
@@ -164,6 +186,8 @@ export class Evaluator {
     const out: StepSeries[] = [];
     for (const c of cols) {
       this.check();
+      // Very many steps (a long subquery): count first, so max samples fails before allocating.
+      if (r.n > 1_000_000) this.hold(0, countPresent(c.t, c.stale, ends, lookback));
       const v = new Float64Array(r.n);
       const has = new Uint8Array(r.n);
       const t = c.t;
@@ -232,11 +256,9 @@ export class Evaluator {
     let start = step * Math.trunc(lo / step);
     if (start < lo) start += step;
     const inner = stepRange(start, maxE, step);
-    // Every step of the inner evaluation holds at least a scalar's sample: refuse before allocating.
-    if (inner.n > this.opts.maxSamples) throw new QueryError("execution", "query processing would load too many samples into memory in query execution");
     const v = this.eval(sq.expr, inner);
     const series: RawSeries[] = [];
-    if (v.kind === "vector") {
+    if (v.kind === "vector" && v.series.length > 0) {
       const times = this.times(inner);
       for (const s of v.series) {
         let n = 0;

@@ -84,6 +84,8 @@ const BAD: Array<[string, string]> = [
   ["foo[5m:1]", '1:8: parse error: unexpected number "1" in subquery selector, expected duration or "]"'],
   ["sum(foo,)", "1:8: parse error: trailing commas not allowed in function call args"],
   ["sum(x) by", '1:10: parse error: unexpected end of input in grouping opts, expected "("'],
+  ["x[293y]", "1:3: parse error: duration out of range"],
+  ["x offset 106752d", "1:10: parse error: duration out of range"],
 ];
 
 function errorOf(expr: string): QueryError {

@@ -277,6 +277,8 @@ class Converter {
     const d = parseDuration(this.text(n));
     if (d === null) fail(n.from, `bad duration syntax: ${JSON.stringify(this.text(n))}`);
     if (positive && d === 0) fail(n.from, "duration must be greater than 0");
+    // Prometheus keeps durations as int64 nanoseconds.
+    if (d > 9_223_372_036_854.775) fail(n.from, "duration out of range");
     return d;
   }
 

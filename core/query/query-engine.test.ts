@@ -117,3 +117,22 @@ describe("QueryEngine", () => {
     expect(r.stats.peakSamples).toBeGreaterThan(0);
   });
 });
+
+describe("date functions", () => {
+  test("they compute as Go's time package, also for values that do not fit an int64", async () => {
+    const e = new QueryEngine(new MemoryStorage());
+    const at = async (q: string) => {
+      const r = await e.instant(q, 100_000);
+      return r.value.type === "vector" ? r.value.samples[0]?.v : undefined;
+    };
+    // NaN, ±Inf and |v| ≥ 2^63 become the minimum int64, as Go converts them on amd64 (checked against Prometheus 2.42).
+    expect(await at("year(vector(NaN))")).toBe(292277026596);
+    expect(await at("month(vector(Inf))")).toBe(12);
+    expect(await at("day_of_month(vector(-1e300))")).toBe(4);
+    expect(await at("hour(vector(NaN))")).toBe(15);
+    expect(await at("year(vector(5e15))")).toBe(158445662);
+    expect(await at("day_of_year(vector(951782400))")).toBe(60);
+    expect(await at("days_in_month(vector(951782400))")).toBe(29);
+    expect(await at("day_of_week(vector(-1))")).toBe(3);
+  });
+});

@@ -6,6 +6,7 @@
 import { RE2JS } from "re2js";
 import { Labels, isValidLabelName } from "../model/labels.ts";
 import { expand, parseTemplate } from "../relabel/template.ts";
+import { goDate, type GoDate } from "./go-time.ts";
 import type { Call, Expr } from "./ast.ts";
 import { absentLabels, type Evaluator, type StepRange } from "./evaluator.ts";
 import { dropName, SeriesSet, setLabel, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
@@ -38,18 +39,15 @@ const MATH: Record<string, (x: number) => number> = {
   tanh: Math.tanh,
 };
 
-const DATE: Record<string, (d: Date) => number> = {
-  day_of_month: (d) => d.getUTCDate(),
-  day_of_week: (d) => d.getUTCDay(),
-  day_of_year: (d) => {
-    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
-    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
-  },
-  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
-  hour: (d) => d.getUTCHours(),
-  minute: (d) => d.getUTCMinutes(),
-  month: (d) => d.getUTCMonth() + 1,
-  year: (d) => d.getUTCFullYear(),
+const DATE: Record<string, (d: GoDate) => number> = {
+  day_of_month: (d) => d.day,
+  day_of_week: (d) => d.weekday,
+  day_of_year: (d) => d.yearDay,
+  days_in_month: (d) => d.daysInMonth,
+  hour: (d) => d.hour,
+  minute: (d) => d.minute,
+  month: (d) => d.month,
+  year: (d) => d.year,
 };
 
 /** Applies f per present value, dropping the metric name (Prometheus's simpleFunc). */
@@ -75,10 +73,10 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
   if (date !== undefined) {
     if (e.args.length === 0) {
       const v = new Float64Array(n);
-      for (let i = 0; i < n; i++) v[i] = date(new Date(r.start + i * r.interval));
+      for (let i = 0; i < n; i++) v[i] = date(goDate(Math.trunc((r.start + i * r.interval) / 1000)));
       return { kind: "vector", series: [{ labels: Labels.EMPTY, v, has: new Uint8Array(n).fill(1) }] };
     }
-    return mapValues(ev.vectorArg(e.args[0]!, r), n, (x) => (Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : NaN));
+    return mapValues(ev.vectorArg(e.args[0]!, r), n, (x) => date(goDate(x)));
   }
   switch (e.name) {
     case "time": {
