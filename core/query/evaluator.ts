@@ -4,7 +4,7 @@
  * presence column over the steps, so range functions and aggregations run over typed arrays.
  */
 import { Labels } from "../model/labels.ts";
-import type { SeriesQuerier } from "../../storage/types.ts";
+import type { Matcher, SeriesColumns, SeriesQuerier } from "../../storage/types.ts";
 import type { AggregateExpr, AtModifier, BinaryExpr, Call, Expr, SubqueryExpr, VectorSelector } from "./ast.ts";
 import { aggregate } from "./aggregate.ts";
 import { binary } from "./binary.ts";
@@ -72,6 +72,23 @@ export class Evaluator {
     readonly querier: SeriesQuerier,
     readonly opts: EvaluatorOptions,
   ) {}
+
+  /** Selections of this query by matchers: a later one within an earlier one's time range reuses it. */
+  readonly #selected = new Map<string, Array<{ mint: number; maxt: number; cols: SeriesColumns[] }>>();
+
+  /**
+   * The querier's columns for `matchers` over [mint, maxt], or an earlier selection that covers
+   * that range (`x / x offset 1m`, `rate(x[5m]) > x`): samples outside a window are skipped anyway.
+   */
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
+    const key = JSON.stringify(matchers);
+    const list = this.#selected.get(key) ?? [];
+    for (const c of list) if (c.mint <= mint && c.maxt >= maxt) return c.cols;
+    const cols = this.querier.selectColumns(matchers, mint, maxt);
+    list.push({ mint, maxt, cols });
+    this.#selected.set(key, list);
+    return cols;
+  }
 
   /** Timeout and cancellation, checked between series and nodes. */
   check(): void {
@@ -182,7 +199,7 @@ export class Evaluator {
       if (x < minE) minE = x;
       if (x > maxE) maxE = x;
     }
-    const cols = this.querier.selectColumns(vs.matchers, minE - lookback, maxE);
+    const cols = this.select(vs.matchers, minE - lookback, maxE);
     const out: StepSeries[] = [];
     for (const c of cols) {
       this.check();
@@ -221,7 +238,7 @@ export class Evaluator {
       if (x > maxE) maxE = x;
     }
     const series: RawSeries[] = [];
-    for (const c of this.querier.selectColumns(vs.matchers, minE - rangeMs, maxE)) {
+    for (const c of this.select(vs.matchers, minE - rangeMs, maxE)) {
       if (c.stale === null) series.push({ labels: c.labels, t: c.t, v: c.v });
       else {
         let n = 0;
