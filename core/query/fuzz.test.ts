@@ -33,7 +33,7 @@ describe("fuzz", () => {
     const r = rng(42);
     const problems: string[] = [];
     let evaluated = 0;
-    for (let k = 0; k < 2500; k++) {
+    for (let k = 0; k < 6000; k++) {
       const q = randomExpr(r);
       for (const run of [() => engine.instant(q, 300_000), () => engine.range(q, 0, 600_000, 30_000)]) {
         try {
