@@ -14,6 +14,7 @@ export class QueryEngine {
   readonly #lookback: number;
   readonly #maxSamples: number;
   readonly #timeout: number;
+  readonly #subqueryStep: number;
 
   constructor(
     readonly querier: SeriesQuerier,
@@ -22,6 +23,7 @@ export class QueryEngine {
     this.#lookback = opts.lookbackDeltaMs ?? 300_000;
     this.#maxSamples = opts.maxSamples ?? 50_000_000;
     this.#timeout = opts.timeoutMs ?? 120_000;
+    this.#subqueryStep = opts.subqueryStepMs ?? 60_000;
   }
 
   #evaluator(start: number, end: number, opts: QueryOptions): Evaluator {
@@ -32,7 +34,7 @@ export class QueryEngine {
       signal: opts.signal,
       queryStart: start,
       queryEnd: end,
-      subqueryStepMs: 60_000,
+      subqueryStepMs: this.#subqueryStep,
     });
   }
 

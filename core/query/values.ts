@@ -53,6 +53,8 @@ export interface EngineOptions {
   maxSamples?: number;
   /** Default 120000 (2m). */
   timeoutMs?: number;
+  /** The step of subqueries written without one (`x[5m:]`); Prometheus uses the global evaluation_interval, default 60000. */
+  subqueryStepMs?: number;
 }
 
 export interface QueryOptions {
