@@ -137,6 +137,7 @@ class Converter {
     // Unbalanced parentheses first: they are Prometheus's most common complaint.
     let depth = 0;
     let q: string | null = null;
+    let qStart = 0;
     for (let i = 0; i < this.src.length; i++) {
       const c = this.src[i]!;
       if (q !== null) {
@@ -144,16 +145,18 @@ class Converter {
         else if (c === q) q = null;
         continue;
       }
-      if (c === '"' || c === "'" || c === "`") q = c;
-      else if (c === "#") while (i < this.src.length && this.src[i] !== "\n") i++;
+      if (c === '"' || c === "'" || c === "`") {
+        q = c;
+        qStart = i;
+      } else if (c === "#") while (i < this.src.length && this.src[i] !== "\n") i++;
       else if (c === "(") depth++;
       else if (c === ")") {
         depth--;
         if (depth < 0) fail(i + 1, "unexpected right parenthesis ')'");
       }
     }
-    if (q !== null) fail(this.src.lastIndexOf(q), "unterminated quoted string");
-    if (depth > 0) fail(this.src.length, "unclosed left parenthesis");
+    if (q !== null && qStart <= n.from) fail(qStart, q === "`" ? "unterminated raw string" : "unterminated quoted string");
+    if (depth > 0 && this.src.slice(n.from).trim() === "") fail(this.src.length, "unclosed left parenthesis");
     const braceOpen = this.src.lastIndexOf("{");
     if (braceOpen >= 0 && this.src.indexOf("}", braceOpen) < 0 && this.src.slice(n.from).trim() === "") fail(this.src.length, "unexpected end of input inside braces");
     const at = n.from;
@@ -194,9 +197,13 @@ class Converter {
     if (num !== undefined) fail(start, `unexpected number ${JSON.stringify(num)}${context}`);
     const str = /^("[^"]*"|'[^']*'|`[^`]*`)/.exec(rest)?.[0];
     if (str !== undefined) fail(start, `unexpected string ${JSON.stringify(str)}${context}`);
+    const inBraces = before.lastIndexOf("{") > before.lastIndexOf("}");
     if (rest[0] === ":") fail(start, "unexpected colon ':'");
     if (rest[0] === ",") fail(start, "unexpected \",\"");
-    fail(start, `unexpected character: ${JSON.stringify(rest[0])}`);
+    if (rest[0] === "{") fail(start, "unexpected left brace '{'");
+    if (rest[0] === "[" || rest[0] === "(") fail(start, `unexpected "${rest[0]}"${/^(sum|avg|count|min|max|stddev|stdvar|group|topk|bottomk|quantile|count_values)\b/i.test(before.replace(/^.*?([a-z_]+)\s*(by|without)?\s*(\([^)]*\))?\s*$/is, "$1")) ? " in aggregation" : ""}`);
+    if (rest.startsWith("=~") || rest.startsWith("!~")) fail(start, `unexpected character after '${rest[0]}': '~'`);
+    fail(start, `unexpected character${inBraces ? " inside braces" : ""}: '${rest[0]}'`);
   }
 
   children(n: SyntaxNode): SyntaxNode[] {
@@ -207,6 +214,12 @@ class Converter {
 
   at<T extends Expr>(n: SyntaxNode, e: T): T {
     positions.set(e, { from: n.from, to: n.to });
+    return e;
+  }
+
+  /** A postfix node's range: from its operand (which the grammar may have grouped too widely) to the postfix's end. */
+  atFrom<T extends Expr>(operand: Expr, n: SyntaxNode, e: T): T {
+    positions.set(e, { from: positions.get(operand)?.from ?? n.from, to: n.to });
     return e;
   }
 
@@ -226,7 +239,7 @@ class Converter {
         const inner = this.expr(kids[0]!);
         const rangeMs = this.duration(durs[0]!, true);
         const stepMs = durs[1] ? this.duration(durs[1], true) : 0;
-        return postfix(inner, (e) => this.at(n, { kind: "subquery", expr: e, rangeMs, stepMs, offsetMs: 0, at: null }));
+        return postfix(inner, (e) => this.atFrom(e, n, { kind: "subquery", expr: e, rangeMs, stepMs, offsetMs: 0, at: null }));
       }
       case "OffsetExpr":
         return this.offset(n);
@@ -319,7 +332,7 @@ class Converter {
       if (e.kind !== "vector") fail(bracket, "ranges only allowed for vector selectors");
       if (offsetSet.has(e)) fail(bracket, "no offset modifiers allowed before range");
       if (e.at !== null && e.at.kind === "time") fail(bracket, "no @ modifiers allowed before range");
-      return this.at(n, { kind: "matrix", vector: e, rangeMs: range });
+      return this.atFrom(e, n, { kind: "matrix", vector: e, rangeMs: range });
     });
   }
 
