@@ -201,6 +201,10 @@ class Converter {
     if (rest[0] === ":") fail(start, "unexpected colon ':'");
     if (rest[0] === ",") fail(start, "unexpected \",\"");
     if (rest[0] === "{") fail(start, "unexpected left brace '{'");
+    if (rest[0] === "]" && !inBraces) fail(start, "unexpected right bracket ']'");
+    // Prometheus 2.42 prints its @ token this way (an unnamed item type).
+    if (rest[0] === "@" && !inBraces) fail(start, 'unexpected "<Item 57385>" <op:@>');
+    if (inBraces && rest[0] === "[") fail(start, "unexpected character inside braces: '['");
     if (rest[0] === "[" || rest[0] === "(") fail(start, `unexpected "${rest[0]}"${/^(sum|avg|count|min|max|stddev|stdvar|group|topk|bottomk|quantile|count_values)\b/i.test(before.replace(/^.*?([a-z_]+)\s*(by|without)?\s*(\([^)]*\))?\s*$/is, "$1")) ? " in aggregation" : ""}`);
     if (rest.startsWith("=~") || rest.startsWith("!~")) fail(start, `unexpected character after '${rest[0]}': '~'`);
     fail(start, `unexpected character${inBraces ? " inside braces" : ""}: '${rest[0]}'`);
