@@ -14,7 +14,7 @@ import { freePort, missingPeers, PEERS, startPeer, type RunningPeer } from "../s
 
 const PROMTOOL = { binary: "/usr/bin/promtool", pkg: "prometheus" };
 const skip = await missingPeers(PEERS.prometheus, PROMTOOL);
-const SCRAPES = 120;
+const SCRAPES = 90;
 
 const QUERIES = [
   "g", "c_total", "up", 'g{id="2"}', "count(g)", "sum by (id) (g)", 'absent(g{id="3"})', "g offset 700ms", "timestamp(g)",
