@@ -3,7 +3,7 @@
  * the future bound, atomic commits. Used by tests and as the reference the TSDB is
  * checked against; not meant for production data (nothing is persisted).
  */
-import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
+import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
 import { Labels } from "../core/model/labels.ts";
 import { compileMatchers } from "./matchers.ts";
 
@@ -37,7 +37,7 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier {
       const s = this.#byRef.get(ref);
       if (s !== undefined) return s;
     }
-    if (labels === null) throw new AppendError(`unknown series ref ${ref} and no labels to create it`);
+    if (labels === null) throw new UnknownSeriesRefError(ref);
     if (labels.size === 0) throw new AppendError("empty label set");
     const found = this.#byKey.get(labels.key);
     if (found !== undefined) return found;
@@ -119,6 +119,18 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier {
   }
 
   /** Every series' labels, for tests. */
+  /** Drops the series whose labels match, data and all, as retention does in the TSDB. */
+  forget(match: (labels: Labels) => boolean): number {
+    let n = 0;
+    for (const [ref, s] of this.#byRef) {
+      if (!match(s.labels)) continue;
+      this.#byRef.delete(ref);
+      this.#byKey.delete(s.labels.key);
+      n++;
+    }
+    return n;
+  }
+
   seriesCount(): number {
     return this.#byRef.size;
   }

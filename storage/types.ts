@@ -25,6 +25,17 @@ export class AppendError extends Error {
   override name = "AppendError";
 }
 
+/**
+ * An append by ref alone (no labels) for a series the storage no longer holds — retention
+ * removed all its data. The caller resolves the series by its labels again.
+ */
+export class UnknownSeriesRefError extends AppendError {
+  override name = "UnknownSeriesRefError";
+  constructor(readonly ref: SeriesRef) {
+    super(`unknown series ref ${ref} and no labels to create it`);
+  }
+}
+
 export interface Exemplar {
   labels: Labels;
   value: number;

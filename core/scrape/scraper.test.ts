@@ -77,6 +77,29 @@ describe("a successful scrape", () => {
     expect(s.storage.seriesCount()).toBe(2 + 5);
   });
 
+  test("a cached series the storage forgot (retention) is resolved again by its labels, report series too", async () => {
+    const s = setup("", [text("a 1\nb 2\n"), text("a 3\nb 4\n"), text("a 5\n")]);
+    expect(await s.scrape(NOW)).toBeNull();
+    expect(s.storage.forget(() => true)).toBe(2 + 5);
+    expect(await s.scrape(NOW + 15_000)).toBeNull();
+    expect(s.values("a")).toEqual([['a{instance="a:9100", job="node"}', [3]]]);
+    expect(s.values("up")).toEqual([['up{instance="a:9100", job="node"}', [1]]]);
+    // The cache now points at the new refs: the next scrape hits them and finds b gone.
+    expect(await s.scrape(NOW + 30_000)).toBeNull();
+    expect(s.values("a")[0]![1]).toEqual([3, 5]);
+    expect(s.values("b")[0]![1]).toEqual([4, "stale"]);
+    expect(s.values("scrape_series_added")[0]![1]).toEqual([2, 0]);
+  });
+
+  test("a stale marker for a series the storage forgot is skipped, and the scrape succeeds", async () => {
+    const s = setup("", [text("a 1\nb 2\n"), text("a 3\n")]);
+    await s.scrape(NOW);
+    s.storage.forget((l) => l.get("__name__") === "b");
+    expect(await s.scrape(NOW + 15_000)).toBeNull();
+    expect(s.series("b")).toEqual([]);
+    expect(s.values("a")[0]![1]).toEqual([1, 3]);
+  });
+
   test("a series that disappears gets a stale marker at the next scrape's timestamp", async () => {
     const s = setup("", [text("a 1\nb 2\n"), text("a 3\n"), text("a 4\n")]);
     await s.scrape(NOW);

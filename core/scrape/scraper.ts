@@ -13,7 +13,7 @@ import { configEqual } from "../config/equal.ts";
 import type { Logger } from "../log/logger.ts";
 import { Labels } from "../model/labels.ts";
 import { compileRelabel, type CompiledRule } from "../relabel/index.ts";
-import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
+import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, UnknownSeriesRefError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
 import type { Core } from "../../wasm/index.ts";
 import { CACHE_DROPPED, CACHE_MISS, ScrapeCache, type BatchLookup } from "../../wasm/cache.ts";
 import { type ExpositionParser, type Format, type ParsedSamples } from "../../wasm/parser.ts";
@@ -156,7 +156,7 @@ export class TargetScraper implements ScrapeStep {
       app = this.deps.storage.appender();
       staleRefs = this.#failedScrapeStaleRefs(err instanceof ScrapeFailure ? err.index : 0);
     }
-    for (const ref of staleRefs) app.appendStale(ref, null, timestamp);
+    for (const ref of staleRefs) appendStaleIfKnown(app, ref, timestamp);
     report.durationSeconds = (this.#elapsed() - start) / 1000;
     this.#appendReport(app, report, timestamp);
     try {
@@ -271,7 +271,20 @@ export class TargetScraper implements ScrapeStep {
       if (limitHit) continue;
       let got: number;
       try {
-        got = stale ? app.appendStale(ref, labels, t) : app.append(ref, labels, t, v);
+        try {
+          got = stale ? app.appendStale(ref, labels, t) : app.append(ref, labels, t, v);
+        } catch (err) {
+          // The storage forgot this cached series (retention removed its data): resolve it
+          // by its labels again, as for a new series, and re-point the cache entry.
+          if (!(err instanceof UnknownSeriesRefError) || labels !== null) throw err;
+          labels = this.#newSeriesLabels(parsed, i);
+          if (labels === null) {
+            this.#cache.insert(parsed.seriesStart[i]!, parsed.seriesEnd[i]! - parsed.seriesStart[i]!, CACHE_DROPPED);
+            continue;
+          }
+          isNew = true;
+          got = stale ? app.appendStale(0, labels, t) : app.append(0, labels, t, v);
+        }
       } catch (err) {
         if (err instanceof AppendError) throw new ScrapeFailure(err.message, i);
         throw err;
@@ -345,7 +358,13 @@ export class TargetScraper implements ScrapeStep {
     const values = reportValues(report, this.config.extra_scrape_metrics);
     values.forEach((v, k) => {
       const ref = this.#reportRefs[k]!;
-      const got = app.append(ref, ref === 0 ? this.#reportLabels[k]! : null, ts, v);
+      let got: number;
+      try {
+        got = app.append(ref, ref === 0 ? this.#reportLabels[k]! : null, ts, v);
+      } catch (err) {
+        if (!(err instanceof UnknownSeriesRefError)) throw err;
+        got = app.append(0, this.#reportLabels[k]!, ts, v);
+      }
       if (got > 0) this.#reportRefs[k] = got;
     });
   }
@@ -354,11 +373,20 @@ export class TargetScraper implements ScrapeStep {
   async endOfRunStaleness(staleTime: number): Promise<void> {
     const app = this.deps.storage.appender();
     this.#cache.beginScrape();
-    for (const ref of this.#tracked(this.#cache.unseenRefs())) app.appendStale(ref, null, staleTime);
-    for (const ref of this.#reportRefs) if (ref > 0) app.appendStale(ref, null, staleTime);
+    for (const ref of this.#tracked(this.#cache.unseenRefs())) appendStaleIfKnown(app, ref, staleTime);
+    for (const ref of this.#reportRefs) if (ref > 0) appendStaleIfKnown(app, ref, staleTime);
     await app.commit();
   }
 
+}
+
+/** A stale marker for a series the storage may have forgotten meanwhile (then none is due). */
+function appendStaleIfKnown(app: Appender, ref: SeriesRef, t: number): void {
+  try {
+    app.appendStale(ref, null, t);
+  } catch (err) {
+    if (!(err instanceof UnknownSeriesRefError)) throw err;
+  }
 }
 
 function formatName(f: Format): string {

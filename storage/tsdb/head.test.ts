@@ -2,7 +2,7 @@ import { beforeAll, expect, test } from "bun:test";
 import { Labels } from "../../core/model/labels.ts";
 import { createCore } from "../../wasm/index.ts";
 import { XorCodec } from "../../wasm/xor.ts";
-import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError } from "../types.ts";
+import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, UnknownSeriesRefError } from "../types.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk, type HeadTransaction } from "./head.ts";
 
 let codec: XorCodec;
@@ -97,4 +97,22 @@ test("the postings index answers every matcher type", async () => {
   expect(names([{ type: "=~", name: "job", value: "no.*" }, { type: "!~", name: "env", value: "d.*" }])).toEqual(['up{env="prod", job="node"}']);
   expect(names([{ type: "=", name: "env", value: "" }])).toEqual(["other"]);
   expect(head.postings.labelValues("job")).toEqual(["api", "node"]);
+});
+
+test("gc keeps a series with no sample yet (a commit in flight) until a later gc finds it still empty", async () => {
+  const { head } = setup();
+  const ref = head.addSeries(Labels.from({ __name__: "new_series" }));
+  expect(head.gc(Infinity)).toBe(0);
+  expect(head.labelsOf(ref)).toBeDefined();
+  expect(head.gc(Infinity)).toBe(1);
+  expect(head.labelsOf(ref)).toBeUndefined();
+  // A series whose commit lands between two passes is kept.
+  const a = head.appender();
+  const kept = a.append(0, up, NOW, 1);
+  expect(head.gc(NOW - 1)).toBe(0);
+  await a.commit();
+  expect(head.gc(NOW - 1)).toBe(0);
+  expect(head.labelsOf(kept)).toBeDefined();
+  // A unknown ref is reported as such, so a scrape can resolve the series by its labels.
+  expect(() => head.appender().append(ref, null, NOW, 1)).toThrow(UnknownSeriesRefError);
 });

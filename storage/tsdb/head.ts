@@ -12,7 +12,7 @@ import { Labels } from "../../core/model/labels.ts";
 import { XOR_ERR_OUT_OF_ORDER, XOR_ERR_DUPLICATE_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { XorCodec } from "../../wasm/xor.ts";
 import { compileMatchers } from "../matchers.ts";
-import { AppendError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
+import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
 import { Postings } from "./postings.ts";
 
 export const CHUNK_SAMPLES = 120;
@@ -326,17 +326,28 @@ export class Head {
     return out;
   }
 
+  /** Series that had no sample at the last gc(): forgotten if still empty at the next. */
+  #emptyAtLastGc = new Set<number>();
+
   /**
    * Forgets series whose newest sample is older than `minTime` and that have no open chunk:
-   * retention removed all their data. Returns how many went.
+   * retention removed all their data. A series with no sample yet is forgotten only when it
+   * was already empty at the previous call: it may belong to a commit still being written
+   * (or to a scrape that was rolled back and will be retried). Returns how many went.
    */
   gc(minTime: number): number {
     const gone = new Set<number>();
+    const empty = new Set<number>();
     for (let ref = 1; ref < this.#nextRef; ref++) {
       const labels = this.#labels[ref];
       if (labels === undefined || this.#chunk[ref] !== 0 || !(this.#lastT[ref]! < minTime)) continue;
+      if (this.#lastT[ref] === -Infinity && !this.#emptyAtLastGc.has(ref)) {
+        empty.add(ref);
+        continue;
+      }
       gone.add(ref);
     }
+    this.#emptyAtLastGc = empty;
     if (gone.size === 0) return 0;
     this.postings.remove(gone, (ref) => this.#labels[ref]);
     for (const ref of gone) {
@@ -372,7 +383,7 @@ class HeadAppender implements Appender {
 
   #ref(ref: SeriesRef, labels: Labels | null): number {
     if (ref > 0 && this.head.labelsOf(ref) !== undefined) return ref;
-    if (labels === null) throw new AppendError(`unknown series ref ${ref} and no labels to create it`);
+    if (labels === null) throw new UnknownSeriesRefError(ref);
     if (labels.size === 0) throw new AppendError("empty label set");
     if (!labels.has("__name__")) throw new AppendError(`series ${labels.toString()} has no metric name`);
     const known = this.head.refOf(labels);
