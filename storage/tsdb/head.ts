@@ -100,6 +100,8 @@ export class Head {
   #chunk = new Int32Array(1024);
   #chunkMin = new Float64Array(1024);
   #lastT = new Float64Array(1024).fill(-Infinity);
+  /** The WAL segment each open chunk's first sample was logged in (−1: unknown). */
+  #chunkSegment = new Int32Array(1024).fill(-1);
   #lastV = new Float64Array(1024);
   #lastStale = new Uint8Array(1024);
   #nextRef = 1;
@@ -147,6 +149,7 @@ export class Head {
     this.#chunk = grown(this.#chunk, n);
     this.#chunkMin = grown(this.#chunkMin, n);
     this.#lastT = grown(this.#lastT, n, -Infinity);
+    this.#chunkSegment = grown(this.#chunkSegment, n, -1);
     this.#lastV = grown(this.#lastV, n);
     this.#lastStale = grown(this.#lastStale, n);
   }
@@ -193,6 +196,30 @@ export class Head {
   }
 
   /** Refs with an open chunk. */
+  /** The WAL segment of the series' open chunk's first sample (−1: none or unknown). */
+  chunkSegment(ref: number): number {
+    return this.#chunkSegment[ref] ?? -1;
+  }
+
+  /** Whether the series has an open chunk (data not yet in the block store). */
+  hasOpenChunk(ref: number): boolean {
+    return (this.#chunk[ref] ?? 0) !== 0;
+  }
+
+  /**
+   * The oldest WAL segment an open chunk still needs (its first sample's), or `none` when no
+   * chunk is open; −1 when a chunk's segment is unknown. A typed-array scan: no allocation.
+   */
+  oldestOpenChunkSegment(none: number): number {
+    let min = none;
+    const chunk = this.#chunk;
+    const seg = this.#chunkSegment;
+    for (let ref = 1, n = this.#nextRef; ref < n; ref++) {
+      if (chunk[ref] !== 0 && seg[ref]! < min) min = seg[ref]!;
+    }
+    return min;
+  }
+
   *openRefs(): IterableIterator<number> {
     for (let ref = 1; ref < this.#nextRef; ref++) if (this.#chunk[ref] !== 0) yield ref;
   }
@@ -236,6 +263,7 @@ export class Head {
         this.#chunk[ref] = c;
         this.#chunkMin[ref] = t;
         this.counters.chunksCreated++;
+        this.#chunkSegment[ref] = segment;
         this.#onChunkCreated(ref, segment);
       }
       // A text NaN is Prometheus's NormalNaN; JS cannot hand over payload bits.

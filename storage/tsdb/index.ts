@@ -47,7 +47,6 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
   /** Chunks cut from the head, waiting for the next flush. */
   #pending: Array<FullChunk & { segment: number }> = [];
   /** WAL segment in which each series' open chunk started. */
-  readonly #chunkSegment = new Map<number, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #flushing: Promise<void> | null = null;
   #closed = false;
@@ -62,8 +61,11 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
       codec,
       ...(opts.now ? { now: opts.now } : {}),
       persist: (tx) => this.wal.commit(tx.series, tx),
-      onFullChunk: (c) => void this.#pending.push({ ...c, segment: this.#chunkSegment.get(c.ref) ?? this.wal.segment }),
-      onChunkCreated: (ref, segment) => void this.#chunkSegment.set(ref, segment),
+      // Called before the chunk's slot is reused, so its segment is still the cut chunk's.
+      onFullChunk: (c) => {
+        const segment = this.head.chunkSegment(c.ref);
+        this.#pending.push({ ...c, segment: segment >= 0 ? segment : this.wal.segment });
+      },
       walSegment: () => this.wal.segment,
     });
     this.#registerMetrics(opts.registry);
@@ -130,7 +132,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     }
     // Segments older than every open or unflushed chunk are in the block store: drop them.
     let needed = this.wal.segment;
-    for (const ref of this.head.openRefs()) needed = Math.min(needed, this.#chunkSegment.get(ref) ?? -1);
+    needed = this.head.oldestOpenChunkSegment(needed);
     for (const c of this.#pending) needed = Math.min(needed, c.segment);
     for (const hold of this.#walHolds) needed = Math.min(needed, hold());
     if (needed > this.#checkpointed) {
@@ -146,7 +148,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     const now = (this.opts.now ?? Date.now)();
     if (this.opts.retentionMs > 0 || this.opts.retentionBytes > 0) {
       const minTime = this.opts.retentionMs > 0 ? now - this.opts.retentionMs : -Infinity;
-      const deleted = this.blocks.applyRetention({ minTime, maxBytes: this.opts.retentionBytes, keepRefs: new Set(this.head.openRefs()) });
+      const deleted = this.blocks.applyRetention({ minTime, maxBytes: this.opts.retentionBytes, keepRefs: { has: (ref) => this.head.hasOpenChunk(ref) } });
       // Series with nothing left anywhere leave memory too (label churn does not grow the head forever).
       const forgotten = this.head.gc(minTime);
       if (deleted.chunks > 0) this.#retentionDeletions++;

@@ -232,7 +232,7 @@ export class BlockStore {
    * under `maxBytes` (0 = no limit), then series left without chunks unless in `keepRefs`
    * (series the head still holds). `bytes` counts chunk data deleted, not file shrinkage.
    */
-  applyRetention(opts: { minTime: number; maxBytes: number; keepRefs?: ReadonlySet<number> }): { chunks: number; bytes: number; series: number } {
+  applyRetention(opts: { minTime: number; maxBytes: number; keepRefs?: Pick<ReadonlySet<number>, "has"> }): { chunks: number; bytes: number; series: number } {
     const { minTime, maxBytes, keepRefs } = opts;
     if (maxBytes < 0) throw new RangeError(`Cannot apply retention to ${this.path}: maxBytes must be 0 (no limit) or positive, got ${maxBytes}`);
     let chunks = 0;
