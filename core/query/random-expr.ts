@@ -4,18 +4,10 @@
  * replayed.
  */
 import { FUNCTIONS } from "./functions.ts";
+import { rng } from "../../test/support/random.ts";
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG the fuzz and differential tests draw from, re-exported for their use.
+export { rng };
 
 let METRICS = ["foo", "bar", "http_requests_total", "x:y", "up"];
 let LABELS = ["job", "instance", "a", "le", "__name__", "on", "by"];

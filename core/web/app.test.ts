@@ -1,20 +1,12 @@
 import { expect, test } from "bun:test";
-import { createLogger } from "../log/logger.ts";
 import { Registry } from "../metrics/registry.ts";
-import { createWebApp, type WebOptions } from "./app.ts";
+import type { WebOptions } from "./app.ts";
+import { testWebApp } from "../../test/support/web-app.ts";
 
 function app(overrides: Partial<WebOptions> = {}) {
   const registry = new Registry();
   registry.gauge("up_test", "x").set({}, 1);
-  return createWebApp({
-    registry,
-    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-    enableLifecycle: false,
-    isReady: () => true,
-    reload: async () => {},
-    quit: () => {},
-    ...overrides,
-  });
+  return testWebApp({ registry, ...overrides });
 }
 
 test("/-/healthy and /-/ready answer 200 when ready", async () => {

@@ -1,12 +1,10 @@
 import { beforeAll, expect, test } from "bun:test";
 import type { Hono } from "hono";
-import { createLogger } from "../log/logger.ts";
-import { Registry } from "../metrics/registry.ts";
 import { Labels } from "../model/labels.ts";
 import { QueryEngine } from "../query/engine.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import { columnsOf } from "../../storage/columns.ts";
-import { createWebApp } from "./app.ts";
+import { testWebApp } from "../../test/support/web-app.ts";
 
 const T0 = 1_800_000_000_000;
 let app: Hono;
@@ -21,13 +19,7 @@ beforeAll(async () => {
   }
   await a.commit();
   const engine = new QueryEngine(columnsOf(storage), { maxSamples: 1000 });
-  app = createWebApp({
-    registry: new Registry(),
-    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-    enableLifecycle: false,
-    isReady: () => true,
-    reload: async () => {},
-    quit: () => {},
+  app = testWebApp({
     engine: () => engine,
     querier: () => storage,
   });
@@ -128,7 +120,7 @@ test("bad queries get Prometheus's error JSON and status, and the API keeps answ
 
 test("a query running past its timeout answers 503 timeout", async () => {
   const engine = new QueryEngine(columnsOf(storage));
-  const slow = createWebApp({ registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), enableLifecycle: false, isReady: () => true, reload: async () => {}, quit: () => {}, engine: () => engine });
+  const slow = testWebApp({ engine: () => engine });
   const res = await slow.request(`/api/v1/query?${q({ query: "count_over_time(vector(1)[1m:1ms])", time: "100", timeout: "0.001" })}`);
   expect(res.status).toBe(503);
   expect(await res.json()).toEqual({ status: "error", errorType: "timeout", error: "query timed out in expression evaluation" });

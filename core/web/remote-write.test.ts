@@ -1,25 +1,18 @@
 import { expect, test } from "bun:test";
 import * as snappy from "snappyjs";
 import { createLogger } from "../log/logger.ts";
-import { Registry } from "../metrics/registry.ts";
 import { Labels } from "../model/labels.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import { encodeLabels, WriteRequestEncoder } from "../../storage/remote/write-request.ts";
-import { createWebApp } from "./app.ts";
 import type { RemoteWriteReceiverOptions } from "./remote-write.ts";
+import { testWebApp } from "../../test/support/web-app.ts";
 
 const T0 = 1_800_000_000_000;
 
 function app(storage: MemoryStorage | null, receiver = true) {
   const logs: string[] = [];
   const rw: RemoteWriteReceiverOptions = { storage: () => storage, log: createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) }) };
-  const a = createWebApp({
-    registry: new Registry(),
-    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-    enableLifecycle: false,
-    isReady: () => true,
-    reload: async () => {},
-    quit: () => {},
+  const a = testWebApp({
     ...(receiver ? { remoteWriteReceiver: rw } : {}),
   });
   return { a, logs };
@@ -121,13 +114,7 @@ test("series seen before are found by their label bytes; a ref the storage forgo
   let inner = new MemoryStorage(() => T0);
   const proxy = { appender: () => inner.appender(), close: async () => {} };
   const logs: string[] = [];
-  const a = createWebApp({
-    registry: new Registry(),
-    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-    enableLifecycle: false,
-    isReady: () => true,
-    reload: async () => {},
-    quit: () => {},
+  const a = testWebApp({
     remoteWriteReceiver: { storage: () => proxy, log: createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) }) },
   });
   const entry = (t: number) => [

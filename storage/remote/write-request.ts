@@ -13,6 +13,7 @@
  * carry that NaN payload, so it travels as a separate flag up to the byte writer.
  */
 import type { Labels } from "../../core/model/labels.ts";
+import { putVarint } from "../varint.ts";
 
 /** StaleNaN as the two little-endian u32 halves of the float64. */
 const STALE_LO = 0x00000002;
@@ -35,23 +36,6 @@ function int64Len(v: number): number {
   if (v < 0) return 10;
   if (v < 2 ** 28) return v < 128 ? 1 : v < 16384 ? 2 : v < 2 ** 21 ? 3 : 4;
   return v < 2 ** 35 ? 5 : v < 2 ** 42 ? 6 : v < 2 ** 49 ? 7 : v < 2 ** 56 ? 8 : 9;
-}
-
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  if (v < 0x80000000) {
-    while (v >= 0x80) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    return p;
-  }
-  while (v >= 0x80) {
-    b[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  b[p++] = v;
-  return p;
 }
 
 /** An int64 (integer-valued number, |v| < 2^63) as a varint; negatives in two's complement. */

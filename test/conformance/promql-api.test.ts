@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { QueryEngine } from "../../core/query/engine.ts";
-import { createWebApp } from "../../core/web/app.ts";
 import { columnsOf } from "../../storage/columns.ts";
 import { Tsdb } from "../../storage/tsdb/index.ts";
 import { loadOpenMetrics } from "../support/openmetrics-loader.ts";
 import { TESTDATA } from "../support/testdata.ts";
+import { testWebApp } from "../support/web-app.ts";
 
 interface Pair {
   method: "GET" | "POST";
@@ -44,13 +44,7 @@ beforeAll(async () => {
   db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => 1795330000000 });
   await loadOpenMetrics(db, readFileSync(new URL("promql-api/demo-memory.om", TESTDATA), "utf8"));
   const engine = new QueryEngine(columnsOf(db));
-  app = createWebApp({
-    registry: new Registry(),
-    log: createLogger({ level: "error", format: "logfmt", write: () => {} }),
-    enableLifecycle: false,
-    isReady: () => true,
-    reload: async () => {},
-    quit: () => {},
+  app = testWebApp({
     labels: () => db,
     engine: () => engine,
     querier: () => db,

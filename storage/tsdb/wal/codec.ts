@@ -7,6 +7,7 @@
  */
 import { Labels } from "../../../core/model/labels.ts";
 import type { WalSamples, WalSeries } from "./index.ts";
+import { putVarint } from "../../varint.ts";
 
 export const RECORD_TX = 1;
 /** type u8 + payload length u32 LE. */
@@ -351,23 +352,6 @@ function findStale(halves: Uint32Array, n: number): Uint8Array {
 function putF64(b: Uint8Array, p: number, src: Float64Array, from: number, n: number): number {
   b.set(new Uint8Array(src.buffer, src.byteOffset + from * 8, n * 8), p);
   return p + n * 8;
-}
-
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  if (v < 0x80000000) {
-    while (v >= 0x80) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    return p;
-  }
-  while (v >= 0x80) {
-    b[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  b[p++] = v;
-  return p;
 }
 
 /** Zigzag without 32-bit ops: |v| < 2^52 stays exact. */
