@@ -11,7 +11,8 @@ import { formatQuery, parseQuery, QueryError, type QueryEngine, type QueryResult
 import { formatSampleValue, formatScalarValue, formatTimestamp, jsonNumber, jsonString, labelsJson } from "./api-json.ts";
 import { formValues, MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDurationNs, parseTime } from "./api-params.ts";
 import { ApiError, success } from "./api-response.ts";
-import { documentedType, exprType, hasSelector } from "./expr-info.ts";
+import { hasSelector } from "./expr-info.ts";
+import { typeName, typeOf } from "../query/check.ts";
 
 export interface QueryApiOptions {
   /** The engine, or null while storage is not open yet. */
@@ -189,9 +190,9 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     const expr = q.get("query") ?? "";
     const t: Timings = { start: performance.now(), parsed: 0, evaluated: 0 };
     const ast = parseQuery(expr);
-    const type = exprType(ast);
+    const type = typeOf(ast);
     if (type !== "scalar" && type !== "vector") {
-      throw new ApiError("bad_data", `invalid expression type "${documentedType(type)}" for range query, must be Scalar or instant Vector`);
+      throw new ApiError("bad_data", `invalid expression type "${typeName(type)}" for range query, must be Scalar or instant Vector`);
     }
     // Prometheus keeps the step in whole milliseconds; a sub-millisecond step divides by zero there.
     const stepMs = Math.trunc(stepNs / 1e6);
