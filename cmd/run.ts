@@ -85,8 +85,21 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
 
   const log = createLogger({ level: get("log.level") as LogLevel, format: get("log.format") as LogFormat });
+  // Signals are handled from before the start: a SIGTERM that arrives while the TSDB loads or the
+  // listener opens stops gleaner cleanly once the start has finished, instead of killing it.
+  let server: Server | undefined;
+  let started = false;
+  let stopReason: string | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopReason ??= `received ${signal}`;
+    if (started) void server?.stop(stopReason);
+  };
+  const onHup = () => void (started ? server!.reload().catch(() => {}) : undefined);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGHUP", onHup);
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
-  const server = new Server({
+  server = new Server({
     configFile: get("config.file"),
     storagePath: get("storage.tsdb.path"),
     retentionTime: retention,
@@ -106,19 +119,20 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   });
 
   try {
-    await server.start();
-  } catch (err) {
-    const message = err instanceof ConfigError || err instanceof PluginLoadError ? `Error loading config: ${err.message}` : (err as Error).message;
-    log.error(message);
-    return 1;
+    try {
+      await server.start();
+    } catch (err) {
+      const message = err instanceof ConfigError || err instanceof PluginLoadError ? `Error loading config: ${err.message}` : (err as Error).message;
+      log.error(message);
+      return 1;
+    }
+    started = true;
+    if (stopReason !== null) void server.stop(stopReason);
+    await server.done();
+    return 0;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    process.off("SIGHUP", onHup);
   }
-
-  const onSignal = (signal: NodeJS.Signals) => void server.stop(`received ${signal}`);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  process.on("SIGHUP", () => void server.reload().catch(() => {}));
-  await server.done();
-  process.off("SIGTERM", onSignal);
-  process.off("SIGINT", onSignal);
-  return 0;
 }

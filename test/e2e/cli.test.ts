@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runToEnd, sourceCommand, startGleaner, tempDir } from "./harness.ts";
+import { ROOT, Running, runToEnd, sourceCommand, startGleaner, tempDir } from "./harness.ts";
 
 const cmd = sourceCommand();
 const dir = tempDir();
@@ -104,6 +104,17 @@ describe("gleaner run", () => {
     const lines = g.stderr.trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(lines[0]).toMatchObject({ level: "info", msg: "Starting gleaner" });
     expect(lines.at(-1)!.msg).toBe("See you next time!");
+  });
+
+  test("a SIGTERM while gleaner is still starting stops it cleanly once the start completes", async () => {
+    const proc = Bun.spawn([...cmd, "run", "--web.listen-address=127.0.0.1:0", "--config.file=examples/gleaner.yml", `--storage.tsdb.path=${join(dir, "data-early")}`], { cwd: ROOT, stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+    const g = new Running(proc);
+    running.push(g);
+    await g.waitFor(/msg="Starting gleaner"/);
+    proc.kill("SIGTERM");
+    expect(await g.exit()).toBe(0);
+    expect(g.stderr).toContain('msg="Stopping gleaner" reason="received SIGTERM"');
+    expect(g.stderr).toContain('msg="See you next time!"');
   });
 
   test("a bad flag is a usage error with exit code 2", async () => {
