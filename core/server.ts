@@ -233,6 +233,7 @@ export class Server {
 
   async #apply(config: Config): Promise<void> {
     for (const s of this.#subscribers) await s(config);
+    this.#engine?.setSubqueryStep(config.global.evaluation_interval);
     this.#config = config;
     this.#configText = this.#pendingText;
     this.#reloadOk = true;

@@ -14,7 +14,7 @@ export class QueryEngine {
   readonly #lookback: number;
   readonly #maxSamples: number;
   readonly #timeout: number;
-  readonly #subqueryStep: number;
+  #subqueryStep: number;
 
   constructor(
     readonly querier: SeriesQuerier,
@@ -24,6 +24,15 @@ export class QueryEngine {
     this.#maxSamples = opts.maxSamples ?? 50_000_000;
     this.#timeout = opts.timeoutMs ?? 120_000;
     this.#subqueryStep = opts.subqueryStepMs ?? 60_000;
+  }
+
+  /**
+   * Sets the step of subqueries written without one (`x[5m:]`): the server passes the global
+   * `evaluation_interval` on every (re)load, as Prometheus does.
+   */
+  setSubqueryStep(ms: number): void {
+    if (!(Number.isInteger(ms) && ms > 0)) throw new RangeError(`The default subquery step must be a positive number of milliseconds, got ${ms}`);
+    this.#subqueryStep = ms;
   }
 
   #evaluator(start: number, end: number, opts: QueryOptions): Evaluator {

@@ -117,6 +117,25 @@ describe("gleaner run", () => {
     expect(g.stderr).toContain('msg="See you next time!"');
   });
 
+  test("subqueries without a step use the global evaluation_interval, re-read on reload", async () => {
+    const path = file("eval.yml", "global:\n  evaluation_interval: 15s\n");
+    const { g, base } = await startGleaner(cmd, [`--config.file=${path}`, `--storage.tsdb.path=${join(dir, "data-eval")}`, "--web.enable-lifecycle"]);
+    running.push(g);
+    const points = async () => {
+      const r = (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent("count_over_time(vector(1)[1m:])")}&time=900`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      return r.data.result[0]!.value[1];
+    };
+    expect(await points()).toBe("5"); // 840, 855, 870, 885, 900
+    writeFileSync(path, "global:\n  evaluation_interval: 30s\n");
+    expect((await fetch(`${base}/-/reload`, { method: "POST" })).status).toBe(200);
+    expect(await points()).toBe("3");
+    writeFileSync(path, "global: {}\n");
+    expect((await fetch(`${base}/-/reload`, { method: "POST" })).status).toBe(200);
+    expect(await points()).toBe("2"); // the 1m default
+    g.proc.kill("SIGTERM");
+    expect(await g.exit()).toBe(0);
+  });
+
   test("a bad flag is a usage error with exit code 2", async () => {
     const r = await runToEnd(cmd, ["run", "--log.level=loud"]);
     expect(r.code).toBe(2);
