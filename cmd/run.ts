@@ -24,8 +24,12 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "storage.remote.flush-deadline", placeholder: "DURATION", default: "1m", help: "How long to wait flushing sample on shutdown or config reload." },
   { name: "log.level", placeholder: "LEVEL", default: "info", choices: LOG_LEVELS, help: `Only log messages with the given severity or above. One of: [${LOG_LEVELS.join(", ")}]` },
   { name: "log.format", placeholder: "FORMAT", default: "logfmt", choices: LOG_FORMATS, help: `Output format of log messages. One of: [${LOG_FORMATS.join(", ")}]` },
+  { name: "enable-feature", placeholder: "FEATURE", repeatable: true, help: "Comma separated feature names to enable (repeatable). Valid option: exemplar-storage (keep storage.exemplars.max_exemplars exemplars in memory and the WAL, served by /api/v1/query_exemplars and sent by remote write with send_exemplars)." },
   { name: "plugin", placeholder: "PATH", repeatable: true, help: "Load an external discovery plugin module (repeatable; the config's plugins: list adds more)." },
 ];
+
+/** `--enable-feature` values gleaner acts on. */
+const KNOWN_FEATURES = new Set(["exemplar-storage"]);
 
 export const RUN_HELP = formatHelp(
   "gleaner run [<flags>]",
@@ -99,6 +103,19 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGHUP", onHup);
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
+  const features = new Set<string>();
+  for (const value of parsed.values.get("enable-feature") ?? []) {
+    for (const f of value.split(",")) {
+      const name = f.trim();
+      if (name === "") continue;
+      if (!KNOWN_FEATURES.has(name)) {
+        log.warn("Unknown option for --enable-feature", { option: name });
+        continue;
+      }
+      features.add(name);
+      if (name === "exemplar-storage") log.info("Experimental in-memory exemplar storage enabled");
+    }
+  }
   server = new Server({
     configFile: get("config.file"),
     storagePath: get("storage.tsdb.path"),
@@ -116,6 +133,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     queryMaxSamples: maxSamples,
     lookbackDelta,
     flags,
+    features,
   });
 
   try {

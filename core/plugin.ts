@@ -88,6 +88,8 @@ export interface StorageContext {
   readonly retentionBytes: number;
   /** 0: fsync every commit; more: group commit at most this often. */
   readonly fsyncIntervalMs: number;
+  /** Exemplar storage capacity: `storage.exemplars.max_exemplars` with `--enable-feature=exemplar-storage`, else 0. */
+  readonly maxExemplars?: number;
   readonly registry: Registry;
   readonly log: Logger;
 }

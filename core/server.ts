@@ -13,9 +13,7 @@ import { Registry } from "./metrics/registry.ts";
 import type { PluginRegistry } from "./plugin.ts";
 import { createWebApp } from "./web/app.ts";
 import { ScrapeService } from "./scrape/service.ts";
-import type { LabelQuerier } from "../storage/types.ts";
-import type { Storage } from "../storage/types.ts";
-import type { Querier } from "../storage/types.ts";
+import type { ExemplarQuerier, LabelQuerier, Querier, Storage } from "../storage/types.ts";
 import { columnsOf } from "../storage/columns.ts";
 import { QueryEngine } from "./query/engine.ts";
 import { VERSION } from "./version.ts";
@@ -51,6 +49,8 @@ export interface ServerOptions {
   lookbackDelta?: number;
   /** Every flag's value, for /api/v1/status/flags. */
   flags?: Record<string, string>;
+  /** `--enable-feature` values (e.g. "exemplar-storage"). */
+  features?: ReadonlySet<string>;
 }
 
 export type ConfigSubscriber = (config: Config) => void | Promise<void>;
@@ -76,6 +76,9 @@ export class Server {
   /** What scrapes write to: the storage, plus remote write when it can tail the storage's WAL. */
   #writeStorage: Storage | null = null;
   #engine: QueryEngine | null = null;
+  get #exemplarStorage(): boolean {
+    return this.opts.features?.has("exemplar-storage") ?? false;
+  }
   #configText: string | null = null;
   #pendingText: string | null = null;
   #lastConfigTime = 0;
@@ -134,6 +137,7 @@ export class Server {
         retentionMs: this.opts.retentionTime,
         retentionBytes: this.opts.retentionSize ?? 0,
         fsyncIntervalMs: this.opts.walFsyncInterval ?? 0,
+        maxExemplars: this.#exemplarStorage ? config.storage.exemplars.max_exemplars : 0,
         registry: this.registry,
         log: log.with({ component: backend }),
       });
@@ -160,6 +164,7 @@ export class Server {
       discovery: () => this.#scrape?.discovery.status() ?? [],
       labels: () => (this.#storage?.series !== undefined ? (this.#storage as LabelQuerier) : null),
       engine: () => this.#engine,
+      exemplars: () => (this.#exemplarStorage && typeof (this.#storage as Partial<ExemplarQuerier> | null)?.selectExemplars === "function" ? (this.#storage as unknown as ExemplarQuerier) : null),
       queryTimeoutMs,
       querier: () => (this.#engine !== null ? (this.#storage as Storage & Querier) : null),
       lookbackDeltaMs,
@@ -234,6 +239,7 @@ export class Server {
   async #apply(config: Config): Promise<void> {
     for (const s of this.#subscribers) await s(config);
     this.#engine?.setSubqueryStep(config.global.evaluation_interval);
+    if (this.#exemplarStorage) (this.#storage as Partial<{ setMaxExemplars(n: number): void }> | null)?.setMaxExemplars?.(config.storage.exemplars.max_exemplars);
     this.#config = config;
     this.#configText = this.#pendingText;
     this.#reloadOk = true;

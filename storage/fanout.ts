@@ -51,11 +51,12 @@ export class FanoutStorage implements Storage {
       append: (ref, labels, t, v) => forward(ref, labels, (a, r, l) => a.append(r, l, t, v)),
       appendStale: (ref, labels, t) => forward(ref, labels, (a, r, l) => a.appendStale(r, l, t)),
       appendExemplar: (ref, e: Exemplar) => {
-        primary.appendExemplar(ref, e);
+        const rejected = primary.appendExemplar(ref, e);
         others.forEach((a, i) => {
           const r = refMaps[i]!.get(ref);
           if (r !== undefined) a.appendExemplar(r, e);
         });
+        return rejected;
       },
       commit: async () => {
         await primary.commit();

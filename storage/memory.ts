@@ -3,7 +3,7 @@
  * the future bound, atomic commits. Used by tests and as the reference the TSDB is
  * checked against; not meant for production data (nothing is persisted).
  */
-import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
+import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarQuerier, type ExemplarSeries, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
 import { Labels } from "../core/model/labels.ts";
 import { compileMatchers } from "./matchers.ts";
 
@@ -25,7 +25,7 @@ function sameValue(a: Sample, b: Sample): boolean {
   return Object.is(a.v, b.v) || (Number.isNaN(a.v) && Number.isNaN(b.v));
 }
 
-export class MemoryStorage implements Storage, Querier, SeriesQuerier {
+export class MemoryStorage implements Storage, Querier, SeriesQuerier, ExemplarQuerier {
   readonly #byKey = new Map<string, Series>();
   readonly #byRef = new Map<SeriesRef, Series>();
   #nextRef = 1;
@@ -74,7 +74,12 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier {
       appendExemplar: (ref, e) => {
         check();
         const s = this.#byRef.get(ref);
-        if (s !== undefined) exemplars.push([s, e]);
+        if (s === undefined) return null;
+        const last = exemplars.findLast(([x]) => x === s)?.[1] ?? s.exemplars.at(-1);
+        if (last !== undefined && last.timestamp === e.timestamp && last.value === e.value && last.labels.equals(e.labels)) return null;
+        if (last !== undefined && e.timestamp < last.timestamp) return "out_of_order";
+        exemplars.push([s, e]);
+        return null;
       },
       commit: async () => {
         check();
@@ -137,6 +142,17 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier {
 
   exemplarsOf(labels: Labels): Exemplar[] {
     return this.#byKey.get(labels.key)?.exemplars ?? [];
+  }
+
+  selectExemplars(sets: readonly (readonly Matcher[])[], start: number, end: number): ExemplarSeries[] {
+    const matchers = sets.map((m) => compileMatchers(m));
+    const out: ExemplarSeries[] = [];
+    for (const s of this.#byRef.values()) {
+      if (matchers.length > 0 && !matchers.some((m) => m(s.labels))) continue;
+      const exemplars = s.exemplars.filter((e) => e.timestamp >= start && e.timestamp <= end);
+      if (exemplars.length > 0) out.push({ seriesLabels: s.labels, exemplars });
+    }
+    return out.sort((a, b) => (a.seriesLabels.key < b.seriesLabels.key ? -1 : 1));
   }
 
   async close(): Promise<void> {}

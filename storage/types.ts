@@ -43,6 +43,24 @@ export interface Exemplar {
   timestamp: number;
 }
 
+/**
+ * Why an exemplar was not stored: storage disabled, label set over 128 code points, older
+ * than the series' newest exemplar, or equal to it (a no-op, not reported by appenders).
+ */
+export type ExemplarRejection = "disabled" | "label_length" | "out_of_order" | "duplicate";
+
+/** One series' exemplars, oldest first (what /api/v1/query_exemplars returns). */
+export interface ExemplarSeries {
+  seriesLabels: Labels;
+  exemplars: Exemplar[];
+}
+
+/** Storages that keep exemplars. */
+export interface ExemplarQuerier {
+  /** Exemplars in [start, end] (ms) of the series matching any of the sets, series in label order. */
+  selectExemplars(matcherSets: readonly (readonly Matcher[])[], start: number, end: number): ExemplarSeries[];
+}
+
 export interface Appender {
   /**
    * Appends a float sample at `t` (ms). `ref` is a ref from an earlier append, or 0 to
@@ -52,7 +70,12 @@ export interface Appender {
   append(ref: SeriesRef, labels: Labels | null, t: number, v: number): SeriesRef | AppendRejection;
   /** Appends a stale marker (StaleNaN, carried as a flag so its bits survive). */
   appendStale(ref: SeriesRef, labels: Labels | null, t: number): SeriesRef | AppendRejection;
-  appendExemplar(ref: SeriesRef, exemplar: Exemplar): void;
+  /**
+   * Adds an exemplar of the series `ref` (from an append in this transaction), stored on
+   * commit. Returns why it will not be stored, or null (also for a duplicate, a no-op).
+   * Exemplar problems never fail a scrape.
+   */
+  appendExemplar(ref: SeriesRef, exemplar: Exemplar): ExemplarRejection | null;
   /** Makes every appended sample visible, atomically. */
   commit(): Promise<void>;
   /** Discards every appended sample. */

@@ -8,7 +8,7 @@ export class CountingStorage implements Storage {
     return {
       append: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
       appendStale: (ref) => (this.samples++, ref > 0 ? ref : ++this.refs),
-      appendExemplar: () => {},
+      appendExemplar: () => null,
       commit: async () => {},
       rollback: async () => {},
     };

@@ -5,6 +5,7 @@ export class ScrapeMetrics {
   readonly outOfOrder;
   readonly duplicate;
   readonly outOfBounds;
+  readonly exemplarOutOfOrder;
   readonly sampleLimit;
   readonly bodySizeLimit;
   readonly labelLimits;
@@ -16,6 +17,7 @@ export class ScrapeMetrics {
     this.outOfOrder = r.counter("prometheus_target_scrapes_sample_out_of_order_total", "Total number of samples rejected due to not being out of the expected order.");
     this.duplicate = r.counter("prometheus_target_scrapes_sample_duplicate_timestamp_total", "Total number of samples rejected due to duplicate timestamps but different values.");
     this.outOfBounds = r.counter("prometheus_target_scrapes_sample_out_of_bounds_total", "Total number of samples rejected due to timestamp falling outside of the time bounds.");
+    this.exemplarOutOfOrder = r.counter("prometheus_target_scrapes_exemplar_out_of_order_total", "Total number of exemplar rejected due to not being out of the expected order.");
     this.sampleLimit = r.counter("prometheus_target_scrapes_exceeded_sample_limit_total", "Total number of scrapes that hit the sample limit and were rejected.");
     this.bodySizeLimit = r.counter("prometheus_target_scrapes_exceeded_body_size_limit_total", "Total number of scrapes that hit the body size limit.");
     this.labelLimits = r.counter("prometheus_target_scrape_pool_exceeded_label_limits_total", "Total number of times scrape pools hit the label limits, during sync or config reload.");

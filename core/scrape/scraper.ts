@@ -326,7 +326,8 @@ export class TargetScraper implements ScrapeStep {
     // Exemplar problems never fail a scrape.
     if (labels === null) return;
     const hasTs = (parsed.flags[i]! & SAMPLE_EXEMPLAR_HAS_TIMESTAMP) !== 0;
-    app.appendExemplar(ref, { labels: Labels.from(labels), value: parsed.exemplarValue[i]!, timestamp: hasTs ? parsed.exemplarTimestamp[i]! : sampleTs });
+    const rejected = app.appendExemplar(ref, { labels: Labels.from(labels), value: parsed.exemplarValue[i]!, timestamp: hasTs ? parsed.exemplarTimestamp[i]! : sampleTs });
+    if (rejected === "out_of_order") this.deps.metrics.exemplarOutOfOrder.inc();
   }
 
   /**

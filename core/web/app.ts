@@ -13,6 +13,7 @@ import { registerRemoteWriteRoute, type RemoteWriteReceiverOptions } from "./rem
 import type { LabelQuerier } from "../../storage/types.ts";
 import type { ProviderStatus } from "../discovery/manager.ts";
 import type { QueryEngine } from "../query/engine.ts";
+import type { ExemplarQuerier } from "../../storage/types.ts";
 import type { Querier } from "../../storage/types.ts";
 import { registerQueryRoutes } from "./query.ts";
 import { gzipResponses, registerMethodNotAllowed } from "./http-compat.ts";
@@ -39,6 +40,8 @@ export interface WebOptions {
   remoteWriteReceiver?: RemoteWriteReceiverOptions;
   /** The PromQL engine for /api/v1/query and query_range (null before storage is open). */
   engine?: () => QueryEngine | null;
+  /** Exemplar storage for /api/v1/query_exemplars (null: disabled, the answer is []). */
+  exemplars?: () => ExemplarQuerier | null;
   /** `--query.timeout` in ms. */
   queryTimeoutMs?: number;
   /** Sample reads for /federate. */
@@ -87,7 +90,7 @@ export function createWebApp(opts: WebOptions): Hono {
   registerMetadataRoutes(app, opts.scrapeManager ?? (() => null));
   registerSeriesRoutes(app, opts.labels ?? (() => null));
   if (opts.remoteWriteReceiver) registerRemoteWriteRoute(app, opts.remoteWriteReceiver);
-  registerQueryRoutes(app, { engine: opts.engine ?? (() => null), ...(opts.queryTimeoutMs !== undefined ? { timeoutMs: opts.queryTimeoutMs } : {}) });
+  registerQueryRoutes(app, { engine: opts.engine ?? (() => null), ...(opts.exemplars ? { exemplars: opts.exemplars } : {}), ...(opts.queryTimeoutMs !== undefined ? { timeoutMs: opts.queryTimeoutMs } : {}) });
   registerStatusRoutes(app, opts.status ?? {});
   registerFederateRoute(app, { querier: opts.querier ?? (() => null), lookbackDeltaMs: opts.lookbackDeltaMs ?? 300_000, externalLabels: opts.externalLabels ?? (() => ({})) });
   app.get("/api/v1/status/discovery", (c) =>

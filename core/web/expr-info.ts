@@ -1,24 +1,38 @@
 /** Static facts about a checked PromQL expression that the HTTP API needs before evaluating it. */
-import type { Expr } from "../query/ast.ts";
+import type { Expr, VectorSelector } from "../query/ast.ts";
+import type { Matcher } from "../../storage/types.ts";
 
-/** True when the expression reads any series (Prometheus's ExtractSelectors is not empty). */
-export function hasSelector(e: Expr): boolean {
-  switch (e.kind) {
-    case "vector":
-    case "matrix":
-      return true;
-    case "number":
-    case "string":
-      return false;
-    case "call":
-      return e.args.some(hasSelector);
-    case "aggregate":
-      return hasSelector(e.expr) || (e.param !== null && hasSelector(e.param));
-    case "binary":
-      return hasSelector(e.lhs) || hasSelector(e.rhs);
-    case "subquery":
-    case "unary":
-    case "paren":
-      return hasSelector(e.expr);
-  }
+/** The matchers of every series selector in the expression (Prometheus's ExtractSelectors). */
+export function selectorMatchers(e: Expr): Matcher[][] {
+  const out: Matcher[][] = [];
+  const walk = (x: Expr): void => {
+    switch (x.kind) {
+      case "vector":
+        out.push((x as VectorSelector).matchers);
+        return;
+      case "matrix":
+        out.push(x.vector.matchers);
+        return;
+      case "number":
+      case "string":
+        return;
+      case "call":
+        x.args.forEach(walk);
+        return;
+      case "aggregate":
+        walk(x.expr);
+        if (x.param !== null) walk(x.param);
+        return;
+      case "binary":
+        walk(x.lhs);
+        walk(x.rhs);
+        return;
+      case "subquery":
+      case "unary":
+      case "paren":
+        walk(x.expr);
+    }
+  };
+  walk(e);
+  return out;
 }

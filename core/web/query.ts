@@ -11,7 +11,8 @@ import { formatQuery, parseQuery, QueryError, type QueryEngine, type QueryResult
 import { formatSampleValue, formatScalarValue, formatTimestamp, jsonNumber, jsonString, labelsJson } from "./api-json.ts";
 import { formValues, MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDurationNs, parseTime } from "./api-params.ts";
 import { ApiError, success } from "./api-response.ts";
-import { hasSelector } from "./expr-info.ts";
+import { selectorMatchers } from "./expr-info.ts";
+import type { ExemplarQuerier, ExemplarSeries } from "../../storage/types.ts";
 import { typeName, typeOf } from "../query/check.ts";
 
 export interface QueryApiOptions {
@@ -21,6 +22,8 @@ export interface QueryApiOptions {
   timeoutMs?: number;
   /** Clock for the default `time` (ms). */
   now?: () => number;
+  /** Exemplar storage for /api/v1/query_exemplars (null or absent: none, the answer is []). */
+  exemplars?: () => ExemplarQuerier | null;
 }
 
 /** The most points a range query may return per series. */
@@ -96,6 +99,16 @@ function encodeStats(result: QueryResult, t: Timings): string {
     `"innerEvalTime":${s(t.evaluated - t.parsed)},"execQueueTime":0,"execTotalTime":${s(evalTotal)}},` +
     `"samples":{"totalQueryableSamples":${result.stats.totalQueryableSamples},"peakSamples":${result.stats.peakSamples}}}`
   );
+}
+
+/** `[{"seriesLabels":{…},"exemplars":[{"labels":{…},"value":"6","timestamp":1600096945.479}]}]` */
+export function encodeExemplars(list: readonly ExemplarSeries[]): string {
+  const parts: string[] = [];
+  for (const s of list) {
+    const ex = s.exemplars.map((e) => `{"labels":${labelsJson(e.labels)},"value":"${formatSampleValue(e.value)}","timestamp":${formatTimestamp(e.timestamp)}}`);
+    parts.push(`{"seriesLabels":${labelsJson(s.seriesLabels)},"exemplars":[${ex.join(",")}]}`);
+  }
+  return `[${parts.join(",")}]`;
 }
 
 /** A range query's answer is always a matrix (a scalar becomes one series with no labels). */
@@ -219,10 +232,11 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     const end = time("end", MAX_TIME_MS);
     if (end < start) throw new ApiError("bad_data", "end timestamp must not be before start timestamp");
     const ast = parseQuery(q.get("query") ?? "");
+    const sets = selectorMatchers(ast);
     // No selector, nothing to look up: Prometheus answers 204 with no body.
-    if (!hasSelector(ast)) return new Response(null, { status: 204 });
-    // gleaner stores no exemplars yet.
-    return success("[]");
+    if (sets.length === 0) return new Response(null, { status: 204 });
+    const store = opts.exemplars?.() ?? null;
+    return success(store === null ? "[]" : encodeExemplars(store.selectExemplars(sets, start, end)));
   });
   app.on(["GET", "POST"], "/api/v1/query_exemplars", exemplars);
 

@@ -52,7 +52,7 @@ const hash = (s: string) => createHash("sha256").update(s).digest("hex");
 const NOOP_APPENDER: Appender = {
   append: () => 1,
   appendStale: () => 1,
-  appendExemplar: () => {},
+  appendExemplar: () => null,
   commit: async () => {},
   rollback: async () => {},
 };

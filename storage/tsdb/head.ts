@@ -12,8 +12,10 @@ import { Labels } from "../../core/model/labels.ts";
 import { XOR_ERR_OUT_OF_ORDER, XOR_ERR_DUPLICATE_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { XorCodec } from "../../wasm/xor.ts";
 import { compileMatchers } from "../matchers.ts";
-import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
+import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
+import { ExemplarStore } from "./exemplars.ts";
 import { Postings } from "./postings.ts";
+import type { WalExemplar } from "./wal/index.ts";
 
 export const CHUNK_SAMPLES = 120;
 export const BLOCK_RANGE_MS = 2 * 3_600_000;
@@ -26,6 +28,8 @@ export interface HeadTransaction {
   ts: Float64Array;
   values: Float64Array;
   stale: Uint8Array;
+  /** Exemplars of the transaction's series, stored when it is applied. */
+  exemplars?: readonly WalExemplar[];
 }
 
 export interface FullChunk {
@@ -49,6 +53,8 @@ export interface HeadOptions {
   onChunkCreated?: (ref: number, segment: number) => void;
   /** The WAL segment the next commit goes to (read before persisting: segments only grow). */
   walSegment?: () => number;
+  /** Capacity of the exemplar storage (0, the default: exemplars are not stored). */
+  maxExemplars?: number;
 }
 
 export interface HeadCounters {
@@ -84,6 +90,7 @@ class Interner {
 
 export class Head {
   readonly postings = new Postings();
+  readonly exemplars: ExemplarStore;
   readonly counters: HeadCounters = { samplesAppended: 0, outOfOrder: 0, duplicates: 0, outOfBounds: 0, chunksCreated: 0, chunksCut: 0, seriesCreated: 0 };
   readonly #codec: XorCodec;
   readonly #now: () => number;
@@ -117,6 +124,7 @@ export class Head {
     this.walSegment = opts.walSegment ?? (() => 0);
     this.#chunkSamples = opts.chunkSamples ?? CHUNK_SAMPLES;
     this.#blockRange = opts.blockRangeMs ?? BLOCK_RANGE_MS;
+    this.exemplars = new ExemplarStore(opts.maxExemplars ?? 0);
   }
 
   get seriesCount(): number {
@@ -283,6 +291,15 @@ export class Head {
       // As in Prometheus, WAL replay does not count as appending.
       if (!replaying) this.counters.samplesAppended++;
     }
+    if (tx.exemplars !== undefined) this.applyExemplars(tx.exemplars);
+  }
+
+  /** Stores exemplars (committed or replayed) of known series; rejected ones are dropped. */
+  applyExemplars(list: readonly WalExemplar[]): void {
+    for (const e of list) {
+      const labels = this.#labels[e.ref];
+      if (labels !== undefined) this.exemplars.add(e.ref, labels, { labels: e.labels, value: e.v, timestamp: e.t });
+    }
   }
 
   #cut(ref: number, c: number): void {
@@ -405,6 +422,7 @@ class HeadAppender implements Appender {
   #values = new Float64Array(256);
   #stale = new Uint8Array(256);
   #series: Array<{ ref: number; labels: Labels }> = [];
+  #exemplars: WalExemplar[] = [];
   #open = true;
 
   constructor(private readonly head: Head) {}
@@ -457,15 +475,23 @@ class HeadAppender implements Appender {
     return this.#add(ref, labels, t, NaN, true);
   }
 
-  appendExemplar(): void {
-    // Exemplar storage is not part of the head yet.
+  appendExemplar(ref: SeriesRef, e: Exemplar): ExemplarRejection | null {
+    if (!this.#open) throw new AppendError("appender already committed or rolled back");
+    const labels = this.head.labelsOf(ref);
+    if (labels === undefined) throw new UnknownSeriesRefError(ref);
+    const rejected = this.head.exemplars.validate(labels, e);
+    if (rejected === "duplicate") return null;
+    if (rejected !== null) return rejected;
+    this.#exemplars.push({ ref, t: e.timestamp, v: e.value, labels: e.labels });
+    return null;
   }
 
   async commit(): Promise<void> {
     if (!this.#open) throw new AppendError("appender already committed or rolled back");
     this.#open = false;
-    if (this.#count === 0 && this.#series.length === 0) return;
+    if (this.#count === 0 && this.#series.length === 0 && this.#exemplars.length === 0) return;
     const tx: HeadTransaction = {
+      ...(this.#exemplars.length > 0 ? { exemplars: this.#exemplars } : {}),
       series: this.#series,
       count: this.#count,
       refs: this.#refs.subarray(0, this.#count),

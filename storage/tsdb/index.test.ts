@@ -146,3 +146,66 @@ test("after chunks are flushed, old WAL segments are checkpointed away and a res
   for (let i = 0; i < 5; i++) expect(values(again, i)).toEqual(want);
   await again.close();
 });
+
+test("exemplars are stored on commit, survive a restart and a checkpoint, and a rolled-back one is not", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 4096, maxExemplars: 1000 };
+  const db = await Tsdb.open(opts);
+  const trace = (k: number) => ({ labels: Labels.from({ trace_id: `t${k}` }), value: k, timestamp: T0 + k * 15_000 });
+  for (let k = 0; k < 250; k++) {
+    const a = db.appender();
+    for (let i = 0; i < 3; i++) {
+      const ref = a.append(0, series(i), T0 + k * 15_000, k) as number;
+      if (i < 2 && k % 10 === 0) expect(a.appendExemplar(ref, trace(k))).toBeNull();
+    }
+    await a.commit();
+  }
+  const rolledBack = db.appender();
+  const ref = rolledBack.append(0, series(0), T0 + 250 * 15_000, 250) as number;
+  rolledBack.appendExemplar(ref, trace(250));
+  await rolledBack.rollback();
+  // The same exemplar again is a no-op; an older one is reported.
+  const again = db.appender();
+  const r0 = again.append(0, series(0), T0 + 251 * 15_000, 251) as number;
+  expect(again.appendExemplar(r0, trace(240))).toBeNull();
+  expect(again.appendExemplar(r0, trace(10))).toBe("out_of_order");
+  await again.commit();
+
+  const want = Array.from({ length: 25 }, (_, k) => T0 + k * 10 * 15_000);
+  const stored = (d: Tsdb) => d.selectExemplars([[{ type: "=", name: "__name__", value: "m" }]], -Infinity, Infinity).map((s) => [s.seriesLabels.get("i"), s.exemplars.map((e) => e.timestamp)]);
+  expect(stored(db)).toEqual([["0", want], ["1", want]]);
+  expect(db.selectExemplars([[{ type: "=", name: "i", value: "1" }]], T0, T0 + 150_000)[0]!.exemplars.map((e) => [e.labels.get("trace_id"), e.value])).toEqual([["t0", 0], ["t10", 10]]);
+  await db.flush(); // checkpoints: the exemplars of the deleted segments go into the checkpoint
+  expect(readdirSync(join(dir, "wal")).some((f) => f.startsWith("checkpoint."))).toBe(true);
+  await db.close();
+
+  const reopened = await Tsdb.open({ ...opts, registry: new Registry() });
+  expect(stored(reopened)).toEqual([["0", want], ["1", want]]);
+  await reopened.close();
+  // Without exemplar storage the WAL's exemplars are read and dropped; samples are all there.
+  const off = await Tsdb.open({ ...opts, registry: new Registry(), maxExemplars: 0 });
+  expect(stored(off)).toEqual([]);
+  expect(values(off, 0)).toHaveLength(251); // 0..249 and 251; the rolled-back 250 is not there
+  const a = off.appender();
+  expect(a.appendExemplar(a.append(0, series(0), T0 + 300 * 15_000, 1) as number, trace(300))).toBe("disabled");
+  await a.commit();
+  await off.close();
+});
+
+test("exemplar metrics follow the storage", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+  const registry = new Registry();
+  const db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry, log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0, flushIntervalMs: 3_600_000, maxExemplars: 2 });
+  const a = db.appender();
+  for (let i = 0; i < 3; i++) a.appendExemplar(a.append(0, series(i), T0, 1) as number, { labels: Labels.from({ trace_id: "x" }), value: i, timestamp: T0 + i * 1000 });
+  await a.commit();
+  const text = registry.expose();
+  expect(text).toContain("prometheus_tsdb_exemplar_exemplars_appended_total 3\n");
+  expect(text).toContain("prometheus_tsdb_exemplar_exemplars_in_storage 2\n");
+  expect(text).toContain("prometheus_tsdb_exemplar_series_with_exemplars_in_storage 2\n");
+  expect(text).toContain("prometheus_tsdb_exemplar_max_exemplars 2\n");
+  expect(text).toContain(`prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds ${(T0 + 1000) / 1000}\n`);
+  db.setMaxExemplars(10);
+  expect(registry.expose()).toContain("prometheus_tsdb_exemplar_max_exemplars 10\n");
+  await db.close();
+});

@@ -17,10 +17,10 @@ import type { Labels } from "../../core/model/labels.ts";
 import { core as sharedCore, type Core } from "../../wasm/index.ts";
 import { STALE_NAN_HI, STALE_NAN_LO } from "../../wasm/assembly/abi.ts";
 import { XorCodec } from "../../wasm/xor.ts";
-import type { Appender, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
+import type { Appender, ExemplarQuerier, ExemplarSeries, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
-import { Wal } from "./wal/index.ts";
+import { Wal, type WalExemplar } from "./wal/index.ts";
 
 export interface TsdbOptions {
   dir: string;
@@ -36,13 +36,15 @@ export interface TsdbOptions {
   flushIntervalMs?: number;
   /** WAL segment size in bytes (default 128 MiB). */
   walSegmentSize?: number;
+  /** Exemplar storage capacity (0, the default: exemplars are not stored). */
+  maxExemplars?: number;
   now?: () => number;
 }
 
 const top = (pairs: Array<[string, number]>, limit: number) =>
   pairs.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([name, value]) => ({ name, value }));
 
-export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
+export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, ExemplarQuerier {
   readonly head: Head;
   /** Chunks cut from the head, waiting for the next flush. */
   #pending: Array<FullChunk & { segment: number }> = [];
@@ -67,6 +69,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
         this.#pending.push({ ...c, segment: segment >= 0 ? segment : this.wal.segment });
       },
       walSegment: () => this.wal.segment,
+      maxExemplars: opts.maxExemplars ?? 0,
     });
     this.#registerMetrics(opts.registry);
   }
@@ -93,6 +96,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     const replay = await this.wal.replay({
       series: (s) => void this.head.addSeries(s.labels, s.ref),
       samples: (s) => this.head.apply({ series: [], ...s }, -1, true),
+      exemplars: (list) => this.head.applyExemplars(list),
     });
     if (replay.corruption !== null) {
       log.warn("The WAL had a damaged record; everything before it was replayed", { segment: replay.corruption.segment, offset: replay.corruption.offset, reason: replay.corruption.reason });
@@ -136,7 +140,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     for (const c of this.#pending) needed = Math.min(needed, c.segment);
     for (const hold of this.#walHolds) needed = Math.min(needed, hold());
     if (needed > this.#checkpointed) {
-      await this.wal.checkpoint(this.head.allSeries(), needed);
+      await this.wal.checkpoint(this.head.allSeries(), needed, [...this.#liveExemplars()]);
       this.#checkpointed = needed;
     }
     // Merge small chunk rows now and then (cheap when there is nothing to merge).
@@ -154,6 +158,24 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
       if (deleted.chunks > 0) this.#retentionDeletions++;
       if (deleted.chunks > 0 || forgotten > 0) this.opts.log.info("Deleted data past retention", { ...deleted, headSeries: forgotten });
     }
+  }
+
+  /** The exemplars held, oldest first, of series still in the head (for checkpoints). */
+  *#liveExemplars(): Generator<WalExemplar> {
+    for (const e of this.head.exemplars.all()) {
+      // The series may have been forgotten and re-created under another ref since.
+      const ref = this.head.refOf(e.seriesLabels);
+      if (ref !== undefined) yield { ref, t: e.timestamp, v: e.value, labels: e.labels };
+    }
+  }
+
+  /** Changes the exemplar storage capacity (`storage.exemplars.max_exemplars`), keeping the newest. */
+  setMaxExemplars(n: number): void {
+    this.head.exemplars.resize(n);
+  }
+
+  selectExemplars(sets: readonly (readonly Matcher[])[], start: number, end: number): ExemplarSeries[] {
+    return this.head.exemplars.select(start, end, sets);
   }
 
   #core: Core | null = null;
@@ -351,6 +373,13 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier {
     r.collector("prometheus_tsdb_compactions_total", "Total number of compactions of the block store.", "counter", () => [{ value: this.#compactions }]);
     r.collector("prometheus_tsdb_time_retentions_total", "The number of times that blocks were deleted because the retention was exceeded.", "counter", () => [{ value: this.#retentionDeletions }]);
     r.collector("prometheus_tsdb_wal_segment_current", "Write log segment index that TSDB is currently writing to.", "gauge", () => [{ value: this.wal.segment }]);
+    const ex = this.head.exemplars;
+    r.collector("prometheus_tsdb_exemplar_exemplars_appended_total", "Total number of appended exemplars.", "counter", () => [{ value: ex.appended }]);
+    r.collector("prometheus_tsdb_exemplar_exemplars_in_storage", "Number of exemplars currently in circular storage.", "gauge", () => [{ value: ex.size }]);
+    r.collector("prometheus_tsdb_exemplar_series_with_exemplars_in_storage", "Number of series with exemplars currently in circular storage.", "gauge", () => [{ value: ex.seriesCount }]);
+    r.collector("prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds", "The timestamp of the oldest exemplar stored in circular storage. Useful to check for what time range the current exemplar buffer limit allows.", "gauge", () => [{ value: ex.oldestTimestamp() / 1000 }]);
+    r.collector("prometheus_tsdb_exemplar_max_exemplars", "Total number of exemplars the exemplar storage can store, resizeable.", "gauge", () => [{ value: ex.capacity }]);
+    r.collector("prometheus_tsdb_exemplar_out_of_order_exemplars_total", "Total number of out of order exemplar ingestion failed attempts.", "counter", () => [{ value: ex.outOfOrder }]);
   }
 
   async close(): Promise<void> {

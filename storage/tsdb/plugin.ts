@@ -7,5 +7,5 @@ export default definePlugin({
   kind: "storage",
   name: "tsdb",
   open: (ctx) =>
-    Tsdb.open({ dir: ctx.dir, retentionMs: ctx.retentionMs, retentionBytes: ctx.retentionBytes, fsyncIntervalMs: ctx.fsyncIntervalMs, registry: ctx.registry, log: ctx.log }),
+    Tsdb.open({ dir: ctx.dir, retentionMs: ctx.retentionMs, retentionBytes: ctx.retentionBytes, fsyncIntervalMs: ctx.fsyncIntervalMs, maxExemplars: ctx.maxExemplars ?? 0, registry: ctx.registry, log: ctx.log }),
 });

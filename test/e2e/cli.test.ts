@@ -136,6 +136,32 @@ describe("gleaner run", () => {
     expect(await g.exit()).toBe(0);
   });
 
+  test("--enable-feature=exemplar-storage sizes the exemplar storage from the config; unknown features are warned about", async () => {
+    const path = file("exemplars.yml", "storage:\n  exemplars:\n    max_exemplars: 5000\n");
+    const { g, base } = await startGleaner(cmd, [`--config.file=${path}`, `--storage.tsdb.path=${join(dir, "data-ex")}`, "--enable-feature=exemplar-storage,no-such-feature", "--web.enable-lifecycle"]);
+    running.push(g);
+    expect(g.stderr).toContain('msg="Unknown option for --enable-feature" option=no-such-feature');
+    expect(g.stderr).toContain('msg="Experimental in-memory exemplar storage enabled"');
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain("prometheus_tsdb_exemplar_max_exemplars 5000\n");
+    writeFileSync(path, "storage:\n  exemplars:\n    max_exemplars: 7\n");
+    expect((await fetch(`${base}/-/reload`, { method: "POST" })).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain("prometheus_tsdb_exemplar_max_exemplars 7\n");
+    const flags = (await (await fetch(`${base}/api/v1/status/flags`)).json()) as { data: Record<string, string> };
+    expect(flags.data["enable-feature"]).toBe("exemplar-storage,no-such-feature");
+    g.proc.kill("SIGTERM");
+    expect(await g.exit()).toBe(0);
+  });
+
+  test("without --enable-feature=exemplar-storage no exemplar is kept", async () => {
+    const { g, base } = await startGleaner(cmd, ["--config.file=examples/gleaner.yml", `--storage.tsdb.path=${join(dir, "data-noex")}`]);
+    running.push(g);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain("prometheus_tsdb_exemplar_max_exemplars 0\n");
+    const r = await fetch(`${base}/api/v1/query_exemplars?query=up&start=0&end=1`);
+    expect(await r.text()).toBe('{"status":"success","data":[]}');
+    g.proc.kill("SIGTERM");
+    expect(await g.exit()).toBe(0);
+  });
+
   test("a bad flag is a usage error with exit code 2", async () => {
     const r = await runToEnd(cmd, ["run", "--log.level=loud"]);
     expect(r.code).toBe(2);

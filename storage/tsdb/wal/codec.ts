@@ -6,7 +6,7 @@
  * hosts only (the value block is the Float64Array's own bytes).
  */
 import { Labels } from "../../../core/model/labels.ts";
-import type { WalSamples, WalSeries } from "./index.ts";
+import type { WalExemplar, WalSamples, WalSeries } from "./index.ts";
 import { putVarint } from "../../varint.ts";
 
 export const RECORD_TX = 1;
@@ -35,6 +35,7 @@ export class Encoder {
     this.#pos = HEADER_BYTES;
     this.#series(series);
     this.#samples(s);
+    if (s.exemplars !== undefined && s.exemplars.length > 0) this.#exemplars(s.exemplars);
     return this.#frame(RECORD_TX);
   }
 
@@ -99,11 +100,32 @@ export class Encoder {
     for (const s of series) {
       this.#varint(zigzag(s.ref - prev));
       prev = s.ref;
-      this.#varint(s.labels.size);
-      for (const [n, v] of s.labels) {
-        this.#string(n);
-        this.#string(v);
-      }
+      this.#labels(s.labels);
+    }
+  }
+
+  #labels(labels: Labels): void {
+    this.#varint(labels.size);
+    for (const [n, v] of labels) {
+      this.#string(n);
+      this.#string(v);
+    }
+  }
+
+  #exemplars(list: readonly WalExemplar[]): void {
+    this.#varint(list.length);
+    let prev = 0;
+    const f = new Float64Array(2);
+    const fb = new Uint8Array(f.buffer);
+    for (const e of list) {
+      this.#varint(zigzag(e.ref - prev));
+      prev = e.ref;
+      f[0] = e.t;
+      f[1] = e.v;
+      this.#ensure(16);
+      this.#buf.set(fb, this.#pos);
+      this.#pos += 16;
+      this.#labels(e.labels);
     }
   }
 
@@ -139,6 +161,7 @@ export class Encoder {
 export interface DecodedTx {
   series: WalSeries[];
   samples: WalSamples | null;
+  exemplars: WalExemplar[] | null;
 }
 
 /** Parses one transaction payload (without framing); throws SyntaxError when malformed. */
@@ -155,10 +178,7 @@ export function decodeTx(b: Uint8Array, start: number, end: number): DecodedTx {
     series.push({ ref, labels: Labels.fromSorted(flat) });
   }
   const n = r.varint();
-  if (n === 0) {
-    r.done();
-    return { series, samples: null };
-  }
+  if (n === 0) return { series, samples: null, exemplars: decodeExemplars(r) };
   const mode = r.byte();
   const refs = new Uint32Array(n);
   r.p = getRefs(b, r.p, end, refs, n);
@@ -175,9 +195,28 @@ export function decodeTx(b: Uint8Array, start: number, end: number): DecodedTx {
   }
   const values = new Float64Array(n);
   r.f64s(values, n);
-  r.done();
+  const exemplars = decodeExemplars(r);
   const stale = findStale(new Uint32Array(values.buffer), n);
-  return { series, samples: { count: n, refs, ts, values, stale } };
+  return { series, samples: { count: n, refs, ts, values, stale }, exemplars };
+}
+
+/** The optional exemplar section at the end of a transaction (null when absent). */
+function decodeExemplars(r: Reader): WalExemplar[] | null {
+  if (r.p === r.end) return null;
+  const n = r.varint();
+  const out: WalExemplar[] = [];
+  const f = new Float64Array(2);
+  let ref = 0;
+  for (let k = 0; k < n; k++) {
+    ref += unzigzag(r.varint());
+    r.f64s(f, 2);
+    const nl = r.varint();
+    const flat: string[] = [];
+    for (let j = 0; j < nl; j++) flat.push(r.string(), r.string());
+    out.push({ ref, t: f[0]!, v: f[1]!, labels: Labels.fromSorted(flat) });
+  }
+  r.done();
+  return out;
 }
 
 class Reader {

@@ -424,3 +424,42 @@ test("commits made while a checkpoint runs are all replayed after it", async () 
   expect(series.map((s) => s.ref)).toEqual([2, ...Array.from({ length: 10 }, (_, i) => 7 + i)]);
   expect(txNumbers(batches)).toEqual(Array.from({ length: 10 }, (_, i) => 6 + i));
 });
+
+test("exemplars round-trip with their transaction, also without samples, and records without them still read", async () => {
+  const wal = await Wal.open({ dir });
+  await wal.replay({ series: () => {}, samples: () => {} });
+  const ex = [
+    { ref: 7, t: 1_700_000_000_123, v: 0.25, labels: Labels.from({ trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span: "ü→🙂" }) },
+    { ref: 3, t: -5, v: -0, labels: Labels.EMPTY },
+    { ref: 9, t: 2 ** 53 - 1, v: Number.POSITIVE_INFINITY, labels: Labels.from({ a: "" }) },
+  ];
+  await wal.commit([{ ref: 7, labels: Labels.from({ __name__: "x" }) }], samples([{ ref: 7, t: 1, v: 1 }]));
+  await wal.commit([], { ...samples([{ ref: 7, t: 2, v: 2 }]), exemplars: ex });
+  await wal.commit([], { ...samples([]), exemplars: [ex[0]!] });
+  await wal.close();
+  const again = await Wal.open({ dir });
+  const got: Array<typeof ex> = [];
+  const batches: WalSamples[] = [];
+  const res = await again.replay({ series: () => {}, samples: (s) => batches.push(s), exemplars: (e) => got.push(e) });
+  expect(res.corruption).toBeNull();
+  expect(res.records).toBe(3);
+  expect(batches.map((b) => [...b.ts])).toEqual([[1], [2]]);
+  expect(got).toHaveLength(2);
+  expect(got[0]!.map((e) => [e.ref, e.t, Object.is(e.v, -0) ? "-0" : e.v, e.labels.toString()])).toEqual(ex.map((e) => [e.ref, e.t, Object.is(e.v, -0) ? "-0" : e.v, e.labels.toString()]));
+  expect(got[1]![0]!.labels.get("span")).toBe("ü→🙂");
+  await again.close();
+});
+
+test("a checkpoint keeps the exemplars handed to it, after the live series", async () => {
+  const wal = await Wal.open({ dir, segmentSize: 256 });
+  await wal.replay({ series: () => {}, samples: () => {} });
+  for (let k = 0; k < 20; k++) await wal.commit([{ ref: k + 1, labels: Labels.from({ __name__: "m", k: String(k) }) }], samples([{ ref: k + 1, t: k, v: k }]));
+  const held = [{ ref: 2, t: 5, v: 1, labels: Labels.from({ trace_id: "a" }) }, { ref: 20, t: 6, v: 2, labels: Labels.from({ trace_id: "b" }) }];
+  await wal.checkpoint([{ ref: 2, labels: Labels.from({ __name__: "m", k: "1" }) }, { ref: 20, labels: Labels.from({ __name__: "m", k: "19" }) }], wal.segment, held);
+  await wal.close();
+  const again = await Wal.open({ dir, segmentSize: 256 });
+  const order: string[] = [];
+  await again.replay({ series: (s) => order.push(`s${s.ref}`), samples: () => {}, exemplars: (e) => order.push(...e.map((x) => `e${x.ref}@${x.t}`)) });
+  expect(order.slice(0, 4)).toEqual(["s2", "s20", "e2@5", "e20@6"]);
+  await again.close();
+});

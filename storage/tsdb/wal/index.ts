@@ -38,7 +38,12 @@
  *           tsMode 1: nSamples × f64 (any other timestamps, exact)
  *     values: nSamples × f64 bits; a stale marker is 0x7ff0000000000002 (StaleNaN), and on
  *             replay those bits — and only those — come back as stale = 1.
- * A checkpoint holds the same records with nSamples = 0.
+ *   optionally (only when the transaction has exemplars; records without it end here):
+ *   varint nExemplars, then per exemplar:
+ *     varint zz(ref − previous exemplar ref, starting at 0), f64 timestamp, f64 value bits,
+ *     varint nLabels, labels as for series
+ * A checkpoint holds the same records with nSamples = 0: the live series, then the exemplars
+ * held in memory, oldest first.
  *
  * ## Corruption
  * Replay reads every record that checks out. At the first bad one in a segment it reports
@@ -79,6 +84,16 @@ export interface WalSamples {
   ts: Float64Array;
   values: Float64Array;
   stale: Uint8Array;
+  /** Exemplars committed with these samples (rare: kept as objects). */
+  exemplars?: readonly WalExemplar[];
+}
+
+/** An exemplar of series `ref`: its own labels, value and timestamp (ms). */
+export interface WalExemplar {
+  ref: number;
+  t: number;
+  v: number;
+  labels: Labels;
 }
 
 /** A byte position in the log: everything before `offset` in `segment` (and all earlier segments). */
@@ -272,7 +287,7 @@ export class Wal {
    * record (the typed arrays handed to `samples` are fresh: the handler may keep them).
    * Call once, at start-up, before the first commit.
    */
-  async replay(handlers: { series(s: WalSeries): void; samples(s: WalSamples): void }): Promise<WalReplayResult> {
+  async replay(handlers: { series(s: WalSeries): void; samples(s: WalSamples): void; exemplars?(e: WalExemplar[]): void }): Promise<WalReplayResult> {
     if (this.#fh || this.#committed) throw new Error(`Cannot replay the WAL in ${this.#dir}: it has been written to since it was opened`);
     const res: WalReplayResult = { records: 0, samples: 0, corruption: null };
     const report = (c: WalCorruption) => {
@@ -284,6 +299,7 @@ export class Wal {
       return () => {
         for (const s of tx.series) handlers.series(s);
         if (tx.samples) handlers.samples(tx.samples);
+        if (tx.exemplars) handlers.exemplars?.(tx.exemplars);
         res.records++;
         res.samples += tx.samples?.count ?? 0;
       };
@@ -319,20 +335,21 @@ export class Wal {
 
   /**
    * After the head flushed everything older than `segment` to blocks: writes a checkpoint of
-   * `liveSeries`, then deletes segments < `segment` and older checkpoints. A crash at any step
-   * leaves either the old state or the new one readable.
+   * `liveSeries` (then `exemplars`, whose refs must be among them), then deletes segments <
+   * `segment` and older checkpoints. A crash at any step leaves either the old state or the
+   * new one readable.
    */
-  checkpoint(liveSeries: Iterable<WalSeries>, segment: number): Promise<void> {
+  checkpoint(liveSeries: Iterable<WalSeries>, segment: number, exemplars: Iterable<WalExemplar> = []): Promise<void> {
     if (!Number.isInteger(segment) || segment < 0 || segment > this.#cur) {
       return Promise.reject(new RangeError(`Cannot checkpoint the WAL in ${this.#dir}: segment must be an integer in 0..${this.#cur} (the current segment), got ${segment}`));
     }
     // One checkpoint at a time; commits go on meanwhile (they only touch segments ≥ segment).
-    const job = this.#checkpointing.then(() => this.#checkpoint_(liveSeries, segment));
+    const job = this.#checkpointing.then(() => this.#checkpoint_(liveSeries, segment, exemplars));
     this.#checkpointing = job.catch(() => undefined);
     return job;
   }
 
-  async #checkpoint_(liveSeries: Iterable<WalSeries>, segment: number): Promise<void> {
+  async #checkpoint_(liveSeries: Iterable<WalSeries>, segment: number, exemplars: Iterable<WalExemplar>): Promise<void> {
     if (segment <= this.#checkpoint) return;
     const step = async (s: CheckpointStep) => {
       await this.#hooks.checkpointStep?.(s);
@@ -342,18 +359,23 @@ export class Wal {
     const fh = await open(tmp, "w");
     try {
       let pos = 0;
-      let batch: WalSeries[] = [];
-      const flush = async () => {
-        const buf = this.#enc.encodeTx(batch, NO_SAMPLES);
-        await writeAll(fh, buf, pos);
-        pos += buf.length;
-        batch = [];
+      /** Writes `items` in records of CHECKPOINT_BATCH, each made by `encode`. */
+      const writeBatched = async <T>(items: Iterable<T>, encode: (batch: T[]) => Uint8Array) => {
+        let batch: T[] = [];
+        const flush = async () => {
+          const buf = encode(batch);
+          await writeAll(fh, buf, pos);
+          pos += buf.length;
+          batch = [];
+        };
+        for (const item of items) {
+          batch.push(item);
+          if (batch.length === CHECKPOINT_BATCH) await flush();
+        }
+        if (batch.length > 0) await flush();
       };
-      for (const s of liveSeries) {
-        batch.push(s);
-        if (batch.length === CHECKPOINT_BATCH) await flush();
-      }
-      if (batch.length > 0) await flush();
+      await writeBatched(liveSeries, (series) => this.#enc.encodeTx(series, NO_SAMPLES));
+      await writeBatched(exemplars, (held) => this.#enc.encodeTx([], { ...NO_SAMPLES, exemplars: held }));
       await fh.datasync();
     } finally {
       await fh.close();
