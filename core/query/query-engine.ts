@@ -7,6 +7,7 @@ import type { SeriesQuerier } from "../../storage/types.ts";
 import { typeName, typeOf } from "./check.ts";
 import { Evaluator, stepRange } from "./evaluator.ts";
 import { parseQuery } from "./parse.ts";
+import type { Expr } from "./ast.ts";
 import { compareLabels } from "./series-set.ts";
 import { QueryError, type EngineOptions, type QueryOptions, type QueryResult, type QueryValue } from "./values.ts";
 
@@ -47,9 +48,9 @@ export class QueryEngine {
     });
   }
 
-  /** Evaluates `expr` at one time (ms). */
-  async instant(expr: string, timeMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
-    const ast = parseQuery(expr);
+  /** Evaluates `expr` (text, or an AST from parseQuery) at one time (ms). */
+  async instant(expr: string | Expr, timeMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    const ast = typeof expr === "string" ? parseQuery(expr) : expr;
     const ev = this.#evaluator(timeMs, timeMs, opts);
     const v = guard(() => ev.eval(ast, stepRange(timeMs, timeMs, 1)));
     let value: QueryValue;
@@ -71,8 +72,8 @@ export class QueryEngine {
   }
 
   /** Evaluates `expr` at start, start+step, ... ≤ end (ms); the result is a matrix sorted by labels. */
-  async range(expr: string, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
-    const ast = parseQuery(expr);
+  async range(expr: string | Expr, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    const ast = typeof expr === "string" ? parseQuery(expr) : expr;
     const t = typeOf(ast);
     if (t !== "scalar" && t !== "vector") throw new QueryError("bad_data", `invalid expression type ${JSON.stringify(typeName(t))} for range query, must be Scalar or instant Vector`);
     if (!(stepMs > 0)) throw new QueryError("bad_data", "zero or negative query resolution step widths are not accepted. Try a positive integer");

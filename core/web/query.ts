@@ -7,7 +7,7 @@
  */
 import type { Context, Hono } from "hono";
 import { Labels } from "../model/labels.ts";
-import { formatQuery, parseQuery, QueryError, type QueryEngine, type QueryResult, type QueryValue } from "../query/engine.ts";
+import { formatQuery, parseQuery, QueryError, type Expr, type QueryEngine, type QueryResult, type QueryValue } from "../query/engine.ts";
 import { formatSampleValue, formatScalarValue, formatTimestamp, jsonNumber, jsonString, labelsJson } from "./api-json.ts";
 import { formValues, MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDurationNs, parseTime } from "./api-params.ts";
 import { ApiError, success } from "./api-response.ts";
@@ -164,14 +164,15 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     const timeoutMs = timeoutOf(q);
     const expr = q.get("query") ?? "";
     const t: Timings = { start: performance.now(), parsed: 0, evaluated: 0 };
+    let ast: Expr;
     try {
-      parseQuery(expr);
+      ast = parseQuery(expr);
     } catch (err) {
       if (err instanceof QueryError && err.type === "bad_data") throw invalidParam("query", err);
       throw err;
     }
     t.parsed = performance.now();
-    const result = await engineOrFail().instant(expr, ts, { timeoutMs, signal: c.req.raw.signal });
+    const result = await engineOrFail().instant(ast, ts, { timeoutMs, signal: c.req.raw.signal });
     t.evaluated = performance.now();
     checkDeadline(t, timeoutMs);
     return success(encodeQueryData(result.value, (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
@@ -211,7 +212,7 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     const stepMs = Math.trunc(stepNs / 1e6);
     if (stepMs === 0) throw new ApiError("execution", "unexpected error: runtime error: integer divide by zero");
     t.parsed = performance.now();
-    const result = await engineOrFail().range(expr, start, end, stepMs, { timeoutMs, signal: c.req.raw.signal });
+    const result = await engineOrFail().range(ast, start, end, stepMs, { timeoutMs, signal: c.req.raw.signal });
     t.evaluated = performance.now();
     checkDeadline(t, timeoutMs);
     return success(encodeQueryData(asMatrix(result.value), (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
