@@ -175,7 +175,7 @@ export class Server {
         runtime: () => ({ startTime: this.#startTime, reloadConfigSuccess: this.#reloadOk, lastConfigTime: this.#lastConfigTime, storageRetention: this.opts.flags?.["storage.tsdb.retention.time"] ?? "" }),
       },
       quit: () => void this.stop("quit requested through /-/quit"),
-      ...(this.opts.enableRemoteWriteReceiver ? { remoteWriteReceiver: { storage: () => this.#writeStorage, log: log.with({ component: "remote-write-receiver" }) } } : {}),
+      ...(this.opts.enableRemoteWriteReceiver ? { remoteWriteReceiver: { storage: () => this.#writeStorage, log: log.with({ component: "remote-write-receiver" }), seriesRef: (l) => (this.#storage as { head?: { refOf(x: typeof l): number | undefined } } | null)?.head?.refOf(l) } } : {}),
     });
     try {
       // A query may run up to --query.timeout: keep its connection open that long (Bun allows up to 255 s).

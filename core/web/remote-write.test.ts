@@ -1,8 +1,13 @@
 import { expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as snappy from "snappyjs";
 import { createLogger } from "../log/logger.ts";
 import { Labels } from "../model/labels.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
+import { Tsdb } from "../../storage/tsdb/index.ts";
+import { Registry } from "../metrics/registry.ts";
 import { encodeLabels, WriteRequestEncoder } from "../../storage/remote/write-request.ts";
 import type { RemoteWriteReceiverOptions } from "./remote-write.ts";
 import { testWebApp } from "../../test/support/web-app.ts";
@@ -145,4 +150,105 @@ test("the same series under differently ordered label bytes in one request is st
   expect(res.status).toBe(400);
   expect(await res.text()).toStartWith("out of order sample: series m{job=\"a\"}");
   expect(storage.select([{ type: "=", name: "__name__", value: "m" }], -Infinity, Infinity)).toEqual([]);
+});
+
+// ---- exemplars ----
+
+function exemplarDb(maxExemplars = 100): Promise<Tsdb> {
+  const log = createLogger({ level: "error", format: "logfmt", write: () => {} });
+  return Tsdb.open({ dir: mkdtempSync(join(tmpdir(), "gleaner-rw-ex-")), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log, flushIntervalMs: 3_600_000, now: () => T0, maxExemplars });
+}
+
+type Db = Tsdb;
+
+/** A receiver app over `db` (its own, empty series cache) that logs at debug into `logs`. */
+function exemplarApp(db: Db, logs: string[]) {
+  return testWebApp({
+    remoteWriteReceiver: { storage: () => db, log: createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) }), seriesRef: (l) => db.head.refOf(l) },
+  });
+}
+
+/** A WriteRequest of TimeSeries with samples and/or exemplars ([t, v, exemplar labels]). */
+function exRequest(entries: Array<{ labels: Record<string, string>; samples?: Array<[number, number]>; exemplars?: Array<[number, number, Record<string, string>]> }>): Uint8Array {
+  const enc = new WriteRequestEncoder();
+  enc.reset();
+  for (const e of entries) {
+    const l = encodeLabels(Labels.from(e.labels));
+    const s = e.samples ?? [];
+    if (s.length > 0) enc.addSeries(l, Float64Array.from(s.map(([t]) => t)), Float64Array.from(s.map(([, v]) => v)), new Uint8Array(s.length), Uint32Array.from(s.keys()), 0, s.length);
+    const x = e.exemplars ?? [];
+    if (x.length > 0) enc.addExemplars(l, x.map(([, , el]) => encodeLabels(Labels.from(el))), x.map(([t]) => t), x.map(([, v]) => v), 0, x.length);
+  }
+  return snappy.compress(enc.bytes().slice());
+}
+
+const exemplarsOf = (db: Db, name: string) =>
+  db.selectExemplars([[{ type: "=", name: "__name__", value: name }]], -Infinity, Infinity).flatMap((s) => s.exemplars.map((e) => [e.timestamp, e.value, e.labels.toString()]));
+
+test("each series' exemplars are stored after its samples, also from TimeSeries with exemplars only of a series stored before", async () => {
+  const db = await exemplarDb();
+  const logs: string[] = [];
+  try {
+    const a = exemplarApp(db, logs);
+    const res = await post(a, exRequest([
+      { labels: { __name__: "a" }, samples: [[T0 - 1000, 1]] },
+      { labels: { __name__: "a" }, exemplars: [[T0 - 1000, 0.5, { trace_id: "ä1" }], [T0 - 500, NaN, { trace_id: "a2" }]] },
+      { labels: { __name__: "b" }, samples: [[T0 - 1000, 2]], exemplars: [[T0 - 1000, Infinity, { trace_id: "b1" }]] },
+    ]));
+    expect(res.status).toBe(204);
+    expect(exemplarsOf(db, "a")).toEqual([[T0 - 1000, 0.5, '{trace_id="ä1"}'], [T0 - 500, NaN, '{trace_id="a2"}']]);
+    expect(exemplarsOf(db, "b")).toEqual([[T0 - 1000, Infinity, '{trace_id="b1"}']]);
+    // A new receiver (empty cache): exemplars only, of a stored series and of one never stored.
+    const again = exemplarApp(db, logs);
+    expect((await post(again, exRequest([{ labels: { __name__: "b" }, exemplars: [[T0, -1, { trace_id: "b2" }]] }, { labels: { __name__: "c" }, exemplars: [[T0, 1, { trace_id: "c1" }]] }]))).status).toBe(204);
+    expect(exemplarsOf(db, "b").at(-1)).toEqual([T0, -1, '{trace_id="b2"}']);
+    expect(exemplarsOf(db, "c")).toEqual([]);
+    expect(logs.join("\n")).toContain('msg="Error while adding exemplar in AddExemplar" series=c');
+  } finally {
+    await db.close();
+  }
+});
+
+test("exemplar rejections (out of order, labels too long, storage disabled) never fail the request", async () => {
+  const db = await exemplarDb();
+  const logs: string[] = [];
+  try {
+    const a = exemplarApp(db, logs);
+    expect((await post(a, exRequest([{ labels: { __name__: "m" }, samples: [[T0 - 1000, 1]], exemplars: [[T0 - 1000, 1, { trace_id: "new" }]] }]))).status).toBe(204);
+    const res = await post(a, exRequest([{ labels: { __name__: "m" }, samples: [[T0, 2]], exemplars: [[T0 - 5000, 1, { trace_id: "old" }], [T0, 2, { trace_id: "x".repeat(200) }]] }]));
+    expect(res.status).toBe(204);
+    expect(db.select([{ type: "=", name: "__name__", value: "m" }], -Infinity, Infinity)[0]!.samples.map((s) => s.t)).toEqual([T0 - 1000, T0]);
+    expect(exemplarsOf(db, "m")).toEqual([[T0 - 1000, 1, '{trace_id="new"}']]);
+    const text = logs.join("\n");
+    expect(text).toContain('msg="Out of order exemplar"');
+    expect(text).toMatch(/level=warn msg="Error on ingesting out-of-order exemplars" num_dropped=1/);
+    expect(text).toContain("err=label_length");
+  } finally {
+    await db.close();
+  }
+  const off = await exemplarDb(0);
+  try {
+    const a = exemplarApp(off, []);
+    expect((await post(a, exRequest([{ labels: { __name__: "m" }, samples: [[T0, 1]], exemplars: [[T0, 1, { trace_id: "t" }]] }]))).status).toBe(204);
+    expect(off.select([{ type: "=", name: "__name__", value: "m" }], -Infinity, Infinity)).toHaveLength(1);
+    expect(exemplarsOf(off, "m")).toEqual([]);
+  } finally {
+    await off.close();
+  }
+});
+
+test("a request failed by an out-of-order sample stores none of its exemplars", async () => {
+  const db = await exemplarDb();
+  try {
+    const a = exemplarApp(db, []);
+    expect((await post(a, exRequest([{ labels: { __name__: "m" }, samples: [[T0, 1]] }]))).status).toBe(204);
+    const res = await post(a, exRequest([
+      { labels: { __name__: "n" }, samples: [[T0, 1]], exemplars: [[T0, 1, { trace_id: "n" }]] },
+      { labels: { __name__: "m" }, samples: [[T0 - 1000, 1]] },
+    ]));
+    expect(res.status).toBe(400);
+    expect(exemplarsOf(db, "n")).toEqual([]);
+  } finally {
+    await db.close();
+  }
 });

@@ -7,13 +7,16 @@
  * the reason; an out-of-order, duplicate or out-of-bounds sample fails the whole request with
  * a 400 (the sender must not retry it) and nothing of it is stored; success is a 204. Series
  * with invalid labels are skipped and logged. Stale markers keep their exact bits
- * (0x7ff0000000000002). Exemplars and native histograms are accepted and not stored (gleaner
- * keeps neither yet).
+ * (0x7ff0000000000002). Each series' exemplars are appended after its samples, in the same
+ * transaction; an exemplar that is not stored (out of order, labels too long, storage
+ * disabled, series unknown) never fails the request — it is logged at debug, and the count
+ * of out-of-order ones at warn, as Prometheus 2.42 does. Native histograms are accepted and
+ * not stored (gleaner does not keep them yet).
  */
 import type { Hono } from "hono";
 import * as snappy from "snappyjs";
-import { decodeLabels, decodeWriteRequest } from "../../storage/remote/decode-write-request.ts";
-import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Storage } from "../../storage/types.ts";
+import { decodeLabels, decodeWriteRequest, type DecodedExemplar } from "../../storage/remote/decode-write-request.ts";
+import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { isValidLabelName, isValidMetricName, Labels } from "../model/labels.ts";
 
@@ -23,6 +26,12 @@ export interface RemoteWriteReceiverOptions {
   log: Logger;
   /** Largest accepted body after decompression (default 64 MiB). */
   maxDecodedBytes?: number;
+  /**
+   * The ref of an existing series by its labels (undefined: none), for a TimeSeries that
+   * carries only exemplars and whose series this receiver has not seen yet. Without it such
+   * exemplars are stored only for series seen before. Series are never created for exemplars.
+   */
+  seriesRef?: (labels: Labels) => SeriesRef | undefined;
 }
 
 const REJECTIONS: Record<number, string> = {
@@ -68,6 +77,7 @@ export class RemoteWriteReceiver {
   constructor(
     readonly log: Logger,
     readonly maxDecodedBytes = 64 << 20,
+    readonly seriesRef?: (labels: Labels) => SeriesRef | undefined,
   ) {}
 
   /** Stores one request (snappy-compressed WriteRequest); the Response Prometheus would give. */
@@ -93,6 +103,7 @@ export class RemoteWriteReceiver {
     const cache = this.#cache;
     const app = storage.appender();
     let invalid = 0;
+    const exemplarErrs = { outOfOrder: 0 };
     try {
       // Within one request a series may come in several entries: keep its samples in order.
       const last = new Map<number, number>();
@@ -165,6 +176,8 @@ export class RemoteWriteReceiver {
           prev = t;
         }
         if (ref > 0) last.set(ref, prev);
+        if (s.exEnd > s.exStart) ref = appendSeriesExemplars(app, log, req.exemplars, s.exStart, s.exEnd, ref, decoded, this.seriesRef, exemplarErrs);
+        if (ref > 0 && key !== null && !cache.has(key)) remember(cache, key, ref);
       }
       await app.commit();
     } catch (err) {
@@ -174,8 +187,60 @@ export class RemoteWriteReceiver {
       return text((err as Error).message, 500);
     }
     if (invalid > 0) log.debug("Remote write request had invalid series", { count: invalid });
+    if (exemplarErrs.outOfOrder > 0) log.warn("Error on ingesting out-of-order exemplars", { num_dropped: exemplarErrs.outOfOrder });
     return new Response(null, { status: 204 });
   }
+}
+
+/**
+ * Appends one series' exemplars (`list[from..to)`) to `app`; `ref` is the series' ref from its
+ * samples, or 0 (exemplars only) to look it up. Returns the ref used (0: series unknown).
+ */
+export function appendSeriesExemplars(
+  app: Appender,
+  log: Logger,
+  list: readonly DecodedExemplar[],
+  from: number,
+  to: number,
+  ref: SeriesRef,
+  labels: () => Labels | string,
+  lookup: ((labels: Labels) => SeriesRef | undefined) | undefined,
+  errs: { outOfOrder: number },
+): SeriesRef {
+  const series = () => {
+    const l = labels();
+    return typeof l === "string" ? "(invalid labels)" : l.toString();
+  };
+  const byLabels = (): SeriesRef => {
+    const l = labels();
+    return typeof l === "string" || lookup === undefined ? 0 : (lookup(l) ?? 0);
+  };
+  if (ref <= 0) ref = byLabels();
+  for (let k = from; k < to; k++) {
+    const e = list[k]!;
+    const ex = { labels: Labels.fromSorted(e.labels), value: e.value, timestamp: e.timestamp };
+    let why: string | null;
+    if (ref <= 0) why = "unknown series";
+    else {
+      try {
+        why = app.appendExemplar(ref, ex);
+      } catch (err) {
+        if (!(err instanceof AppendError)) throw err;
+        // A cached ref the storage no longer knows: by labels again, once.
+        const again = byLabels();
+        why = again > 0 && again !== ref ? app.appendExemplar((ref = again), ex) : (err as Error).message;
+        if (again <= 0) ref = 0;
+      }
+    }
+    if (why === null) continue;
+    if (why === "out_of_order") {
+      errs.outOfOrder++;
+      log.debug("Out of order exemplar", { series: series(), exemplar: `${ex.labels.toString()} ${ex.value} ${ex.timestamp}` });
+    } else {
+      log.debug("Error while adding exemplar in AddExemplar", { series: series(), exemplar: `${ex.labels.toString()} ${ex.value} ${ex.timestamp}`, err: why });
+    }
+  }
+  return ref;
 }
 
 function remember(cache: Map<string, number>, key: string, ref: number): void {
@@ -191,7 +256,7 @@ function badRequest(log: Logger, reason: string): Response {
 
 /** Adds `POST /api/v1/write` to `app`. */
 export function registerRemoteWriteRoute(app: Hono, opts: RemoteWriteReceiverOptions): void {
-  const receiver = new RemoteWriteReceiver(opts.log, opts.maxDecodedBytes);
+  const receiver = new RemoteWriteReceiver(opts.log, opts.maxDecodedBytes, opts.seriesRef);
   app.post("/api/v1/write", async (c) => {
     const storage = opts.storage();
     if (storage === null) return text("storage is not ready", 503);

@@ -1,6 +1,7 @@
 /**
  * Reads a remote write 1.0 `prometheus.WriteRequest` (see write-request.ts for the layout)
- * into struct-of-arrays samples: what `/api/v1/write` stores and the tests compare. Unknown
+ * into struct-of-arrays samples (and exemplars, rare, as objects): what `/api/v1/write`
+ * stores and the tests compare. Unknown
  * fields are skipped, as protobuf requires; every malformed byte is a SyntaxError naming
  * its offset. A value of exactly 0x7ff0000000000002 comes back flagged as a stale marker.
  */
@@ -20,11 +21,19 @@ export interface DecodedWriteRequest {
   values: Float64Array;
   /** 1 where the value was exactly StaleNaN (0x7ff0000000000002). */
   stale: Uint8Array;
-  /** Exemplars and histograms seen (not stored: gleaner keeps neither yet). */
-  exemplars: number;
+  /** Exemplars over all series (Exemplar, field 3 of TimeSeries), each series' in wire order. */
+  exemplars: DecodedExemplar[];
+  /** Native histograms seen (not decoded: gleaner does not keep them yet). */
   histograms: number;
   /** MetricMetadata entries (field 3), with the type as its proto enum number. */
   metadata: Array<{ type: number; metric: string; help: string; unit: string }>;
+}
+
+/** An exemplar: its own labels (names and values interleaved, wire order), value, timestamp (ms). */
+export interface DecodedExemplar {
+  labels: string[];
+  value: number;
+  timestamp: number;
 }
 
 export interface DecodedSeries {
@@ -39,6 +48,9 @@ export interface DecodedSeries {
   /** Sample range [start, end) in the arrays of the request. */
   start: number;
   end: number;
+  /** Exemplar range [exStart, exEnd) in `exemplars` of the request. */
+  exStart: number;
+  exEnd: number;
 }
 
 /** Reads protobuf fields; every error names the byte offset. */
@@ -179,7 +191,7 @@ export function decodeWriteRequest(b: Uint8Array, opts: { lazyLabels?: boolean }
   let values = new Float64Array(cap);
   let stale = new Uint8Array(cap);
   let count = 0;
-  const out: DecodedWriteRequest = { series: [], count: 0, ts, values, stale, exemplars: 0, histograms: 0, metadata: [] };
+  const out: DecodedWriteRequest = { series: [], count: 0, ts, values, stale, exemplars: [], histograms: 0, metadata: [] };
   while (r.p < r.end) {
     const tagAt = r.p;
     const tag = r.varint();
@@ -207,6 +219,7 @@ export function decodeWriteRequest(b: Uint8Array, opts: { lazyLabels?: boolean }
     const tsEnd = r.len();
     const tsStart = r.p;
     const start = count;
+    const exStart = out.exemplars.length;
     let labelStart = -1;
     let labelEnd = -1;
     let contiguous = true;
@@ -258,8 +271,24 @@ export function decodeWriteRequest(b: Uint8Array, opts: { lazyLabels?: boolean }
         stale[count] = isStale;
         count++;
       } else if (field === 3 && wire === 2) {
-        out.exemplars++;
-        r.skip(2);
+        const eEnd = r.len();
+        const e: DecodedExemplar = { labels: decodeLabels(b, r.p, eEnd), value: 0, timestamp: 0 };
+        const inner = new Reader(b, r.p, eEnd, dv);
+        while (inner.p < eEnd) {
+          const et = inner.varint();
+          if (et === 0x11) {
+            if (inner.p + 8 > eEnd) throw new SyntaxError(`truncated exemplar value at byte ${inner.p}`);
+            e.value = dv.getFloat64(inner.p, true);
+            inner.p += 8;
+          } else if (et === 0x18) {
+            e.timestamp = inner.int64();
+          } else {
+            if (et >>> 3 === 0) throw new SyntaxError(`invalid field number 0 at byte ${inner.p - 1}`);
+            inner.skip(et & 7);
+          }
+        }
+        r.p = eEnd;
+        out.exemplars.push(e);
       } else if (field === 4 && wire === 2) {
         out.histograms++;
         r.skip(2);
@@ -273,9 +302,9 @@ export function decodeWriteRequest(b: Uint8Array, opts: { lazyLabels?: boolean }
       labelStart = labelEnd = tsStart; // no labels: an empty range
     }
     if (!contiguous) {
-      out.series.push({ labels: decodeLabels(b, tsStart, tsEnd), labelStart: -1, labelEnd: -1, start, end: count });
+      out.series.push({ labels: decodeLabels(b, tsStart, tsEnd), labelStart: -1, labelEnd: -1, start, end: count, exStart, exEnd: out.exemplars.length });
     } else {
-      out.series.push({ labels: lazy ? null : decodeLabels(b, labelStart, labelEnd), labelStart, labelEnd, start, end: count });
+      out.series.push({ labels: lazy ? null : decodeLabels(b, labelStart, labelEnd), labelStart, labelEnd, start, end: count, exStart, exEnd: out.exemplars.length });
     }
   }
   out.count = count;

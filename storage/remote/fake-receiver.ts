@@ -10,7 +10,10 @@ export interface ReceivedRequest {
   headers: Headers;
   /** Body bytes as sent (compressed). */
   bytes: number;
+  /** The body, decompressed. */
+  raw: Uint8Array;
   samples: number;
+  exemplars: number;
   status: number;
 }
 
@@ -22,6 +25,8 @@ export class FakeReceiver {
   port = 0;
   /** Samples stored, by series (labels as `name=value,...`): [t, v] with v "stale" for StaleNaN. */
   readonly series = new Map<string, Array<[number, number | "stale"]>>();
+  /** Exemplars stored, by series (as in `series`): [timestamp, value, exemplar labels as `name=value,...`]. */
+  readonly exemplars = new Map<string, Array<[number, number, string]>>();
   readonly requests: ReceivedRequest[] = [];
   /** Metadata entries received (type as the proto enum number). */
   readonly metadata: Array<{ type: number; metric: string; help: string; unit: string }> = [];
@@ -29,6 +34,13 @@ export class FakeReceiver {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/api/v1/write`;
+  }
+
+  /** Exemplars stored over all series. */
+  get storedExemplars(): number {
+    let n = 0;
+    for (const s of this.exemplars.values()) n += s.length;
+    return n;
   }
 
   /** Samples stored over all series. */
@@ -44,8 +56,9 @@ export class FakeReceiver {
       port,
       fetch: async (req) => {
         const body = new Uint8Array(await req.arrayBuffer());
-        const d = decodeWriteRequest(snappy.uncompress(body));
-        const rec: ReceivedRequest = { headers: req.headers, bytes: body.length, samples: d.count, status: 204 };
+        const raw = snappy.uncompress(body);
+        const d = decodeWriteRequest(raw);
+        const rec: ReceivedRequest = { headers: req.headers, bytes: body.length, raw, samples: d.count, exemplars: d.exemplars.length, status: 204 };
         const n = this.requests.length;
         this.requests.push(rec);
         const answer = this.script(n, rec);
@@ -61,7 +74,17 @@ export class FakeReceiver {
             const key = pairs.join(",");
             const list = this.series.get(key) ?? [];
             for (let i = s.start; i < s.end; i++) list.push([d.ts[i]!, d.stale[i] === 1 ? "stale" : d.values[i]!]);
-            this.series.set(key, list);
+            if (s.end > s.start) this.series.set(key, list);
+            if (s.exEnd > s.exStart) {
+              const ex = this.exemplars.get(key) ?? [];
+              for (let i = s.exStart; i < s.exEnd; i++) {
+                const e = d.exemplars[i]!;
+                const el: string[] = [];
+                for (let j = 0; j < e.labels.length; j += 2) el.push(`${e.labels[j]}=${e.labels[j + 1]}`);
+                ex.push([e.timestamp, e.value, el.join(",")]);
+              }
+              this.exemplars.set(key, ex);
+            }
           }
         }
         return new Response(status === 204 ? null : `scripted ${status}`, { status, headers: answer?.headers ?? {} });

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { canonicalJSON } from "../../core/config/equal.ts";
 import type { Config, RemoteWriteConfig } from "../../core/config/types.ts";
 import type { Logger } from "../../core/log/logger.ts";
-import type { Registry } from "../../core/metrics/registry.ts";
+import type { Counter, Registry } from "../../core/metrics/registry.ts";
 import type { Clock } from "../../core/scrape/clock.ts";
 import type { Appender, Storage } from "../types.ts";
 import { remoteMetrics, type RemoteMetrics } from "./metrics.ts";
@@ -62,6 +62,8 @@ export class RemoteWriteStorage implements Storage {
   readonly readsPrimaryWal = true;
   readonly #o: RemoteWriteOptions;
   readonly #metrics: RemoteMetrics;
+  /** Exemplars committed while remote write ran, as read from the WAL (by the first queue only, so once). */
+  readonly #exemplarsIn: Counter;
   #queues = new Map<string, QueueManager>();
   #applying: Promise<void> = Promise.resolve();
   #startupHold: () => void;
@@ -71,6 +73,7 @@ export class RemoteWriteStorage implements Storage {
     // Until the first config is applied the queues' positions are unknown: keep the whole WAL.
     this.#startupHold = opts.source.holdWal(() => 0);
     this.#metrics = remoteMetrics(opts.registry);
+    this.#exemplarsIn = opts.registry.sharedCounter("prometheus_remote_storage_exemplars_in_total", "Exemplars in to remote storage, compare to exemplars out for queue managers.");
     opts.registry.collector("prometheus_remote_storage_highest_timestamp_in_seconds", "Highest timestamp that has come into the remote storage via the Appender interface, in seconds since epoch.", "gauge", () => {
       let t = -Infinity;
       for (const q of this.#queues.values()) t = Math.max(t, q.highestIn);
@@ -111,7 +114,8 @@ export class RemoteWriteStorage implements Storage {
         keep.add(old);
         continue;
       }
-      const q = new QueueManager({
+      let self: QueueManager | null = null;
+      const q: QueueManager = new QueueManager({
         config: cfg,
         name,
         externalLabels: external,
@@ -124,7 +128,11 @@ export class RemoteWriteStorage implements Storage {
         ...(this.#o.flushDeadlineMs !== undefined ? { flushDeadlineMs: this.#o.flushDeadlineMs } : {}),
         ...(this.#o.reshardIntervalMs !== undefined ? { reshardIntervalMs: this.#o.reshardIntervalMs } : {}),
         ...(this.#o.metadata !== undefined ? { metadata: this.#o.metadata } : {}),
+        exemplarsIn: (count) => {
+          if (self !== null && this.#queues.values().next().value === self) this.#exemplarsIn.inc({}, count);
+        },
       });
+      self = q;
       next.set(identity, q);
       starting.push(q);
     }

@@ -1,7 +1,10 @@
 /**
  * One `remote_write` queue (spec §6.2): it tails the TSDB's write-ahead log — series records
  * give labels (external labels, then write_relabel_configs, encoded once), sample records
- * give samples — shards them by series ref, and sends batches with retries.
+ * give samples — shards them by series ref, and sends batches with retries. With
+ * `send_exemplars`, the exemplars of records read from WAL segments go the same way (never
+ * those a checkpoint holds: they were sent before, or are older than the start), each
+ * series' exemplars in a TimeSeries of their own after its samples, counted towards the batch.
  *
  * Why the WAL and not an in-memory copy of each commit: only committed samples are sent; a
  * full queue or a receiver that is down makes the reader wait (it never blocks scraping and
@@ -17,7 +20,7 @@ import { Labels as LabelSet } from "../../core/model/labels.ts";
 import { compileRelabel, relabel, type CompiledRule } from "../../core/relabel/index.ts";
 import { realClock, type Clock } from "../../core/scrape/clock.ts";
 import type { DecodedTx } from "../tsdb/wal/codec.ts";
-import type { WalPosition } from "../tsdb/wal/index.ts";
+import type { WalExemplar, WalPosition } from "../tsdb/wal/index.ts";
 import { nextSleep } from "./backoff.ts";
 import { WriteClient, type SendOutcome } from "./client.ts";
 import type { RemoteMetrics } from "./metrics.ts";
@@ -56,6 +59,8 @@ export interface QueueOptions {
   flushDeadlineMs?: number;
   /** The scrape targets' metric metadata, sent every metadata_config.send_interval (when send is on). */
   metadata?: () => Iterable<FamilyMetadata>;
+  /** Told how many exemplars each WAL record read from a segment holds (prometheus_remote_storage_exemplars_in_total). */
+  exemplarsIn?: (n: number) => void;
 }
 
 const KEY_SHIFT = 2 ** 21;
@@ -71,6 +76,7 @@ export class QueueManager {
   readonly #m: { remote_name: string; url: string };
   readonly #position: PositionFile;
   readonly #batch: number;
+  readonly #sendExemplars: boolean;
   readonly #enc = new WriteRequestEncoder();
   #keys: Float64Array;
   #idx: Uint32Array;
@@ -130,7 +136,9 @@ export class QueueManager {
     this.#m = { remote_name: opts.name, url: opts.config.url };
     this.#position = new PositionFile(opts.dir);
     const q = opts.config.queue_config;
-    this.#batch = Math.min(MAX_BATCH, q.max_samples_per_send);
+    this.#sendExemplars = opts.config.send_exemplars;
+    // As Prometheus: with exemplars a batch holds 10% more (they count towards it).
+    this.#batch = Math.min(MAX_BATCH, this.#sendExemplars ? q.max_samples_per_send + Math.trunc(q.max_samples_per_send * 0.1) : q.max_samples_per_send);
     this.#keys = new Float64Array(this.#batch);
     this.#idx = new Uint32Array(this.#batch);
     this.#interval = opts.reshardIntervalMs ?? 10_000;
@@ -162,11 +170,24 @@ export class QueueManager {
     return this.#highestIn;
   }
 
-  /** Samples queued in memory, not yet acknowledged. */
+  /** Samples (and exemplars) queued in memory, not yet acknowledged. */
   get pending(): number {
     let n = 0;
     for (const s of this.#shards) n += s.len;
     return n;
+  }
+
+  /** Exemplars queued in memory, not yet acknowledged. */
+  get pendingExemplars(): number {
+    let n = 0;
+    for (const s of this.#shards) n += s.exemplars;
+    return n;
+  }
+
+  #setPending(): void {
+    const ex = this.pendingExemplars;
+    this.#o.metrics.pending.set(this.#m, this.pending - ex);
+    if (this.#sendExemplars) this.#o.metrics.pendingExemplars.set(this.#m, ex);
   }
 
   /** Loads the saved position (or starts at the WAL's end), then reads and sends in the background. */
@@ -257,6 +278,7 @@ export class QueueManager {
     this.#unsubscribe();
     await this.#position.close().catch((err) => this.#log.error("Cannot save the send position", { err: (err as Error).message }));
     this.#o.metrics.pending.set(this.#m, 0);
+    if (this.#sendExemplars) this.#o.metrics.pendingExemplars.set(this.#m, 0);
   }
 
   /**
@@ -338,6 +360,25 @@ export class QueueManager {
         await this.#space.promise;
       }
     }
+    const ex = tx.exemplars;
+    if (ex !== null) {
+      this.#o.exemplarsIn?.(ex.length);
+      if (this.#sendExemplars) {
+        let i = 0;
+        for (;;) {
+          if (this.#gate !== null) await this.#gate;
+          if (this.#halted) return;
+          i = this.#enqueueExemplars(ex, i, seq);
+          if (i >= ex.length) break;
+          this.#space ??= (() => {
+            let resolve!: () => void;
+            const promise = new Promise<void>((r) => (resolve = r));
+            return { promise, resolve };
+          })();
+          await this.#space.promise;
+        }
+      }
+    }
     this.#recSealed[seq - this.#recBase] = true;
     this.#advance();
   }
@@ -378,6 +419,38 @@ export class QueueManager {
     return i;
   }
 
+  /** Queues exemplars from `from` on (after their record's samples); returns where it stopped (a full shard) or the end. */
+  #enqueueExemplars(list: readonly WalExemplar[], from: number, seq: number): number {
+    const shards = this.#shards;
+    const n = shards.length;
+    const labels = this.#labels;
+    let queued = 0;
+    let dropped = 0;
+    let i = from;
+    for (; i < list.length; i++) {
+      const e = list[i]!;
+      const l = labels[e.ref];
+      if (l === null || l === undefined) {
+        // Of a series dropped by relabeling, or unknown.
+        if (l === undefined) this.#unknownRefs++;
+        dropped++;
+        continue;
+      }
+      const sh = shards[e.ref % n]!;
+      if (sh.full) break;
+      sh.pushExemplar(e.ref, e.t, e.v, encodeLabels(e.labels), seq);
+      queued++;
+    }
+    this.#recOut[seq - this.#recBase]! += queued;
+    this.#inRate.add(queued + dropped);
+    if (dropped > 0) {
+      this.#droppedRate.add(dropped);
+      this.#o.metrics.droppedExemplars.inc(this.#m, dropped);
+    }
+    if (queued > 0) this.#o.metrics.pendingExemplars.set(this.#m, this.pendingExemplars);
+    return i;
+  }
+
   /** Moves the acknowledged position over every finished record and saves it. */
   #advance(): void {
     let moved = false;
@@ -404,7 +477,7 @@ export class QueueManager {
 
   #setShards(n: number): void {
     const q = this.#cfg.queue_config;
-    this.#shards = Array.from({ length: n }, (_, i) => new Shard(i, Math.max(q.capacity, this.#batch), this.#batch));
+    this.#shards = Array.from({ length: n }, (_, i) => new Shard(i, Math.max(q.capacity, this.#batch), this.#batch, this.#sendExemplars));
     const now = this.#clock.now();
     for (const s of this.#shards) s.lastSend = now;
     this.#senders = this.#shards.map((s) => this.#sender(s));
@@ -454,11 +527,19 @@ export class QueueManager {
         m.droppedSamples.inc(this.#m, built.tooOld);
         built.tooOld = 0;
       }
-      if (built.count === 0) break;
-      const sent = built.count;
-      m.samplesTotal.inc(this.#m, sent);
+      if (built.tooOldExemplars > 0) {
+        m.droppedExemplars.inc(this.#m, built.tooOldExemplars);
+        built.tooOldExemplars = 0;
+      }
+      if (built.count === 0 && built.exemplars === 0) break;
+      const sent = built.count + built.exemplars;
+      if (built.count > 0) m.samplesTotal.inc(this.#m, built.count);
+      if (built.exemplars > 0) m.exemplarsTotal.inc(this.#m, built.exemplars);
       m.bytesTotal.inc(this.#m, body.length);
-      if (attempt > 0) m.retriedSamples.inc(this.#m, sent);
+      if (attempt > 0) {
+        if (built.count > 0) m.retriedSamples.inc(this.#m, built.count);
+        if (built.exemplars > 0) m.retriedExemplars.inc(this.#m, built.exemplars);
+      }
       const t0 = performance.now();
       const out: SendOutcome = await this.#client.send(body, attempt, this.#abort.signal);
       if (out.kind === "ok") {
@@ -472,7 +553,8 @@ export class QueueManager {
         break;
       }
       if (out.kind === "permanent") {
-        m.failedSamples.inc(this.#m, sent);
+        if (built.count > 0) m.failedSamples.inc(this.#m, built.count);
+        if (built.exemplars > 0) m.failedExemplars.inc(this.#m, built.exemplars);
         this.#log.error("non-recoverable error; dropping the batch", { count: sent, err: out.error });
         break;
       }
@@ -490,7 +572,7 @@ export class QueueManager {
     for (let k = 0; k < n; k++) out[s.recs[(head + k) & mask]! - base]!--;
     s.release(n);
     this.#advance();
-    m.pending.set(this.#m, this.pending);
+    this.#setPending();
     const space = this.#space;
     this.#space = null;
     space?.resolve();
@@ -498,38 +580,58 @@ export class QueueManager {
   }
 
   /**
-   * The WriteRequest for the first `n` samples of `s` (keys already sorted), leaving out
-   * samples older than `cutoff`: snappy-compressed body, samples in it, oldest and newest.
+   * The WriteRequest for the first `n` entries of `s` (keys already sorted), leaving out
+   * those older than `cutoff`: snappy-compressed body, samples and exemplars in it, oldest
+   * and newest timestamp. A series' exemplars follow its samples, in a TimeSeries of their own.
    */
-  #encode(s: Shard, n: number, cutoff: number): { body: Uint8Array; count: number; tooOld: number; minT: number; maxT: number } {
+  #encode(s: Shard, n: number, cutoff: number): { body: Uint8Array; count: number; exemplars: number; tooOld: number; tooOldExemplars: number; minT: number; maxT: number } {
     const keys = this.#keys;
     const idx = this.#idx;
     const head = s.head;
     const mask = s.mask;
     const enc = this.#enc;
+    const ex = s.ex !== null && s.exemplars > 0 ? s.ex : null;
     enc.reset();
     let count = 0;
     let minT = Infinity;
     let maxT = -Infinity;
     let from = 0;
     let ref = -1;
+    let exemplars = 0;
+    let exAll = 0;
+    // One series' exemplars at a time (rare: plain arrays).
+    const exLabels: Uint8Array[] = [];
+    const exTs: number[] = [];
+    const exVs: number[] = [];
     for (let k = 0; k <= n; k++) {
       const key = k < n ? keys[k]! : -1;
       const r = k < n ? Math.floor(key / KEY_SHIFT) : -1;
       if (r !== ref) {
         if (count > from) enc.addSeries(this.#labels[ref]!, s.ts, s.values, s.stale, idx, from, count);
+        if (exLabels.length > 0) {
+          enc.addExemplars(this.#labels[ref]!, exLabels, exTs, exVs, 0, exLabels.length);
+          exemplars += exLabels.length;
+          exLabels.length = exTs.length = exVs.length = 0;
+        }
         from = count;
         ref = r;
       }
       if (k === n) break;
       const pos = (head + (key % KEY_SHIFT)) & mask;
       const t = s.ts[pos]!;
+      const el = ex?.[pos];
+      if (el !== undefined) exAll++;
       if (t < cutoff) continue;
-      idx[count++] = pos;
       if (t < minT) minT = t;
       if (t > maxT) maxT = t;
+      if (el !== undefined) {
+        exLabels.push(el);
+        exTs.push(t);
+        exVs.push(s.values[pos]!);
+      } else idx[count++] = pos;
     }
-    return { body: count === 0 ? new Uint8Array(0) : snappy.compress(enc.bytes()), count, tooOld: n - count, minT, maxT };
+    const kept = count + exemplars;
+    return { body: kept === 0 ? new Uint8Array(0) : snappy.compress(enc.bytes()), count, exemplars, tooOld: n - exAll - count, tooOldExemplars: exAll - exemplars, minT, maxT };
   }
 
   // ---- metadata ----

@@ -1,7 +1,8 @@
 /**
  * One shard's queue: a ring of samples (struct of arrays, no object per sample) that its
  * sender drains in batches. A series always maps to the same shard, and a shard sends one
- * batch at a time, so each series' samples reach the receiver in order.
+ * batch at a time, so each series' samples reach the receiver in order. With send_exemplars
+ * the ring also holds exemplars (rare): an entry with exemplar labels in `ex` is one.
  */
 export class Shard {
   readonly mask: number;
@@ -11,6 +12,10 @@ export class Shard {
   readonly stale: Uint8Array;
   /** The WAL record (sequence number) each sample came from, for the send position. */
   readonly recs: Float64Array;
+  /** Encoded exemplar labels where the entry is an exemplar (null: the queue sends none). */
+  readonly ex: Array<Uint8Array | undefined> | null;
+  /** Exemplars among the queued entries. */
+  exemplars = 0;
   head = 0;
   len = 0;
   /** Send everything queued now and end the sender when empty (resharding, stopping). */
@@ -22,11 +27,13 @@ export class Shard {
   /**
    * @param limit samples the shard takes before the reader must wait (queue_config.capacity)
    * @param batch samples per request (max_samples_per_send)
+   * @param withExemplars whether exemplars are queued too (send_exemplars)
    */
   constructor(
     readonly index: number,
     readonly limit: number,
     readonly batch: number,
+    withExemplars = false,
   ) {
     let cap = 1;
     while (cap < Math.max(limit, batch)) cap *= 2;
@@ -36,6 +43,7 @@ export class Shard {
     this.values = new Float64Array(cap);
     this.stale = new Uint8Array(cap);
     this.recs = new Float64Array(cap);
+    this.ex = withExemplars ? new Array<Uint8Array | undefined>(cap) : null;
   }
 
   get full(): boolean {
@@ -52,8 +60,26 @@ export class Shard {
     if (++this.len === this.batch) this.wake();
   }
 
+  /** Queues an exemplar (labels from encodeLabels()) of series `ref`; needs `ex`. */
+  pushExemplar(ref: number, t: number, v: number, labels: Uint8Array, rec: number): void {
+    const i = (this.head + this.len) & this.mask;
+    this.ex![i] = labels;
+    this.exemplars++;
+    this.push(ref, t, v, 0, rec);
+  }
+
   /** Drops the first `n` samples (sent or given up on). */
   release(n: number): void {
+    const ex = this.ex;
+    if (ex !== null && this.exemplars > 0) {
+      for (let k = 0; k < n; k++) {
+        const i = (this.head + k) & this.mask;
+        if (ex[i] !== undefined) {
+          ex[i] = undefined;
+          this.exemplars--;
+        }
+      }
+    }
     this.head = (this.head + n) & this.mask;
     this.len -= n;
   }

@@ -35,12 +35,12 @@ export function rwConfig(url: string, opts: { extra?: string; queue?: Record<str
   return parseConfig(`global:\n${opts.global ?? "  external_labels: {}\n"}remote_write:\n  - url: ${url}\n    remote_timeout: ${opts.remoteTimeout ?? "2s"}\n${opts.extra ?? ""}    queue_config:\n${q}`, "rw.yml");
 }
 
-export async function openHarness(opts: { dir?: string; walSegmentSize?: number; flushDeadlineMs?: number; now?: () => number; clock?: Clock; reshardIntervalMs?: number; metadata?: () => Iterable<FamilyMetadata> } = {}): Promise<Harness> {
+export async function openHarness(opts: { dir?: string; walSegmentSize?: number; flushDeadlineMs?: number; now?: () => number; clock?: Clock; reshardIntervalMs?: number; metadata?: () => Iterable<FamilyMetadata>; maxExemplars?: number } = {}): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "gleaner-rw-"));
   const logs: string[] = [];
   const log = createLogger({ level: "debug", format: "logfmt", write: (l) => logs.push(l) });
   const registry = new Registry();
-  const db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry, log, flushIntervalMs: 3_600_000, now: opts.now ?? (() => T0 + 3_600_000), ...(opts.walSegmentSize ? { walSegmentSize: opts.walSegmentSize } : {}) });
+  const db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry, log, flushIntervalMs: 3_600_000, now: opts.now ?? (() => T0 + 3_600_000), ...(opts.walSegmentSize ? { walSegmentSize: opts.walSegmentSize } : {}), ...(opts.maxExemplars ? { maxExemplars: opts.maxExemplars } : {}) });
   const remote = new RemoteWriteStorage({ source: db, dir: join(dir, "remote"), registry, log, flushDeadlineMs: opts.flushDeadlineMs ?? 200, reshardIntervalMs: opts.reshardIntervalMs ?? 3_600_000, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.metadata ? { metadata: opts.metadata } : {}) });
   return {
     dir,

@@ -75,7 +75,7 @@ test("unknown fields (metadata, exemplars, histograms) are skipped and counted",
   const req = new Uint8Array([0x1a, 0x02, 0x08, 0x01, 0x0a, inner.length, ...inner]);
   const d = decodeWriteRequest(req);
   expect(d.count).toBe(1);
-  expect(d.exemplars).toBe(1);
+  expect(d.exemplars).toHaveLength(1);
 });
 
 test("timestamps at every varint length boundary encode to the length declared and decode exactly", () => {
@@ -97,4 +97,33 @@ test("a metadata request carries each family's type, name, help and unit (Metric
     { type: 2, metric: "temp", help: "Température.", unit: "celsius" },
     { type: 0, metric: "x", help: "", unit: "" },
   ]);
+});
+
+test("exemplar TimeSeries (labels, then Exemplar field 3 only) round-trip: UTF-8 labels, NaN and ±Inf values, negative and large timestamps", () => {
+  const enc = new WriteRequestEncoder();
+  enc.reset();
+  const series = encodeLabels(Labels.from({ __name__: "rpc_seconds_bucket", le: "0.5" }));
+  const exLabels = [Labels.from({ trace_id: "4bf92f3577b34da6", span: "ü→🙂" }), Labels.EMPTY, Labels.from({ a: "x".repeat(200) }), Labels.from({ b: "1" })].map(encodeLabels);
+  const ts = [1_700_000_000_123, -1, -1_700_000_000_000, 2 ** 53 - 1];
+  const vs = [0.25, NaN, Infinity, -Infinity];
+  enc.addSeries(series, Float64Array.of(1), Float64Array.of(3), Uint8Array.of(0), Uint32Array.of(0), 0, 1);
+  enc.addExemplars(series, exLabels, ts, vs, 0, 4);
+  enc.addExemplars(encodeLabels(Labels.from({ __name__: "other" })), exLabels, ts, vs, 3, 4);
+  const d = decodeWriteRequest(enc.bytes());
+  expect(d.series.map((s) => [s.labels, s.end - s.start, s.exStart, s.exEnd])).toEqual([
+    [["__name__", "rpc_seconds_bucket", "le", "0.5"], 1, 0, 0],
+    [["__name__", "rpc_seconds_bucket", "le", "0.5"], 0, 0, 4],
+    [["__name__", "other"], 0, 4, 5],
+  ]);
+  expect(d.exemplars.map((e) => e.labels)).toEqual([["span", "ü→🙂", "trace_id", "4bf92f3577b34da6"], [], ["a", "x".repeat(200)], ["b", "1"], ["b", "1"]]);
+  expect(d.exemplars.map((e) => e.timestamp)).toEqual([...ts, 2 ** 53 - 1]);
+  expect(d.exemplars.map((e) => e.value)).toEqual([...vs, -Infinity]);
+  // The label bytes of an exemplar TimeSeries are those of the samples' one (a receiver's cache key).
+  expect(Buffer.from(enc.bytes().subarray(d.series[0]!.labelStart, d.series[0]!.labelEnd)).equals(Buffer.from(enc.bytes().subarray(d.series[1]!.labelStart, d.series[1]!.labelEnd)))).toBe(true);
+});
+
+test("a malformed exemplar is a SyntaxError naming the byte", () => {
+  // TimeSeries { Exemplar { value: 3 bytes of a double } }
+  expect(() => decodeWriteRequest(Uint8Array.from([0x0a, 0x06, 0x1a, 0x04, 0x11, 0x00, 0x00, 0x00]))).toThrow(/at byte 5/);
+  expect(() => decodeWriteRequest(Uint8Array.from([0x0a, 0x04, 0x1a, 0x02, 0x0a, 0x05]))).toThrow(/claims 5 bytes/);
 });

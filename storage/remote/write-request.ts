@@ -7,6 +7,7 @@
  *   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; exemplars = 3; histograms = 4 }
  *   Label        { string name = 1; string value = 2 }
  *   Sample       { double value = 1; int64 timestamp = 2 }
+ *   Exemplar     { repeated Label labels = 1; double value = 2; int64 timestamp = 3 }
  *
  * A series' labels are encoded once (`encodeLabels`) and copied into every request that
  * carries the series. Stale markers go out as exactly 0x7ff0000000000002; JS numbers cannot
@@ -156,6 +157,40 @@ export class WriteRequestEncoder {
       }
       p += 8;
       b[p++] = 0x10;
+      p = putInt64(b, p, t);
+    }
+    this.#pos = p;
+  }
+
+  /**
+   * Appends one TimeSeries with `labels` (from encodeLabels()) and exemplars only: entry k
+   * has its own labels `exLabels[k]` (from encodeLabels()), value `values[k]` and timestamp
+   * `ts[k]` (ms), for k in [from, to). Prometheus sends exemplars in TimeSeries without samples.
+   */
+  addExemplars(labels: Uint8Array, exLabels: readonly Uint8Array[], ts: ArrayLike<number>, values: ArrayLike<number>, from: number, to: number): void {
+    let body = labels.length;
+    for (let k = from; k < to; k++) {
+      const inner = exLabels[k]!.length + 9 + 1 + int64Len(ts[k]!);
+      body += 1 + varintLen(inner) + inner;
+    }
+    this.#ensure(11 + body);
+    const b = this.#buf;
+    let p = this.#pos;
+    b[p++] = 0x0a;
+    p = putVarint(b, p, body);
+    b.set(labels, p);
+    p += labels.length;
+    for (let k = from; k < to; k++) {
+      const l = exLabels[k]!;
+      const t = ts[k]!;
+      b[p++] = 0x1a;
+      p = putVarint(b, p, l.length + 9 + 1 + int64Len(t));
+      b.set(l, p);
+      p += l.length;
+      b[p++] = 0x11;
+      this.#view.setFloat64(p, values[k]!, true);
+      p += 8;
+      b[p++] = 0x18;
       p = putInt64(b, p, t);
     }
     this.#pos = p;
