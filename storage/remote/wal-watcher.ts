@@ -4,7 +4,9 @@
  * position (labels for the refs to come); then every record from the start position on, up
  * to the WAL's durable end, woken by each fsync (`wake()`) or a 1 s poll. A record is handed
  * over whole, and the next is read only when the sink has taken it — so a slow receiver
- * slows reading, never writing.
+ * slows reading, never writing. Only segment records reach `record()` (with their exemplars):
+ * of a checkpoint just the series are read, so the exemplars it holds (sent before, or older
+ * than the start) are never sent again, as in Prometheus.
  */
 import type { Logger } from "../../core/log/logger.ts";
 import type { Labels } from "../../core/model/labels.ts";

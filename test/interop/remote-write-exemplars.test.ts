@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as snappy from "snappyjs";
+import { decodeWriteRequest } from "../../storage/remote/decode-write-request.ts";
 import { missingPeers, PEERS, startPeer, type RunningPeer } from "../support/peers.ts";
 import { startTestServer } from "../support/server.ts";
 
@@ -38,10 +40,11 @@ function exposition(n: number): string {
   ].join("\n");
 }
 
-const QUERIES: Array<Record<string, string>> = [
-  { query: "http_requests_total", start: String(T - 100), end: String(T + 1000) },
-  { query: '{__name__=~"http_.+"}', start: "0", end: String(T + 1000) },
-  { query: 'http_request_duration_seconds_bucket{le="1.0"}', start: String(T + 20), end: String(T + 45) },
+/** The compared queries, for the series of one target (the receiving Prometheus is shared by the tests). */
+const queries = (instance: string): Array<Record<string, string>> => [
+  { query: `http_requests_total{instance="${instance}"}`, start: String(T - 100), end: String(T + 1000) },
+  { query: `{__name__=~"http_.+",instance="${instance}"}`, start: "0", end: String(T + 1000) },
+  { query: `http_request_duration_seconds_bucket{le="1.0",instance="${instance}"}`, start: String(T + 20), end: String(T + 45) },
 ];
 
 async function exemplarsJson(base: string, params: Record<string, string>): Promise<string> {
@@ -50,10 +53,10 @@ async function exemplarsJson(base: string, params: Record<string, string>): Prom
 }
 
 /** Waits until `receiver` answers every query as `sender` does, with all LAST_STEP steps in; returns both answers. */
-async function settle(sender: string, receiver: string, ms: number): Promise<Array<[string, string]>> {
+async function settle(sender: string, receiver: string, target: ReturnType<typeof Bun.serve>, ms: number): Promise<Array<[string, string]>> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const answers = await Promise.all(QUERIES.map(async (q) => [await exemplarsJson(sender, q), await exemplarsJson(receiver, q)] as [string, string]));
+    const answers = await Promise.all(queries(`127.0.0.1:${target.port}`).map(async (q) => [await exemplarsJson(sender, q), await exemplarsJson(receiver, q)] as [string, string]));
     const complete = answers[0]![0].includes(`"api-${LAST_STEP}"`);
     if ((complete && answers.every(([a, b]) => a === b)) || Date.now() > deadline) return answers;
     await Bun.sleep(100);
@@ -118,12 +121,55 @@ describe.skipIf(missing !== null)("exemplars over remote write with Prometheus 2
 `;
     const server = await startTestServer(tmp("gleaner-rw-ex-send-"), config, { features: new Set(["exemplar-storage"]) });
     try {
-      const answers = await settle(server.url.origin, receiver.url, 15_000);
+      const answers = await settle(server.url.origin, receiver.url, target, 15_000);
       for (const [ours, theirs] of answers) expect(theirs).toBe(ours);
       expect(answers[0]![0]).toContain('"trace_id":"ü-5"');
       const metrics = server.registry.expose();
       expect(Number(/^prometheus_remote_storage_exemplars_total\{remote_name="prometheus"[^}]*\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(4 * LAST_STEP - 1);
       expect(metrics).not.toMatch(/^prometheus_remote_storage_exemplars_(failed|dropped)_total\{[^}]*\} [1-9]/m);
+    } finally {
+      await server.stop("test done");
+    }
+  }, 30_000);
+
+  test("through a receiver that fails with 500s and recovers, every exemplar arrives once and Prometheus ends up with gleaner's", async () => {
+    const target = startTarget();
+    targets.push(target);
+    // In front of Prometheus: the first 3 requests fail, the rest are forwarded; what got through is recorded.
+    let requests = 0;
+    const through = new Map<string, number>();
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => {
+        const body = new Uint8Array(await req.arrayBuffer());
+        if (requests++ < 3) return new Response("scripted failure", { status: 500 });
+        const res = await fetch(`${receiver.url}/api/v1/write`, { method: "POST", body, headers: req.headers });
+        if (res.ok) {
+          for (const e of decodeWriteRequest(snappy.uncompress(body)).exemplars) {
+            const key = `${e.labels.join(",")}@${e.timestamp}`;
+            through.set(key, (through.get(key) ?? 0) + 1);
+          }
+        }
+        return new Response(res.status === 204 ? null : await res.text(), { status: res.status });
+      },
+    });
+    targets.push(proxy);
+    const config = `${scrape(target.port ?? 0)}remote_write:
+  - url: http://127.0.0.1:${proxy.port}/api/v1/write
+    name: flaky
+    send_exemplars: true
+    queue_config: { batch_send_deadline: 50ms, min_backoff: 50ms, max_backoff: 200ms }
+`;
+    const server = await startTestServer(tmp("gleaner-rw-ex-faults-"), config, { features: new Set(["exemplar-storage"]) });
+    try {
+      const answers = await settle(server.url.origin, receiver.url, target, 15_000);
+      for (const [ours, theirs] of answers) expect(theirs).toBe(ours);
+      expect(requests).toBeGreaterThan(3);
+      // 2 exemplars of http_requests_total and 2 of buckets a step, less the out-of-order one.
+      expect(through.size).toBe(4 * LAST_STEP - 1);
+      expect([...through.values()].every((n) => n === 1)).toBe(true);
+      expect(Number(/^prometheus_remote_storage_exemplars_retried_total\{remote_name="flaky"[^}]*\} (\d+)$/m.exec(server.registry.expose())?.[1])).toBeGreaterThan(0);
     } finally {
       await server.stop("test done");
     }
@@ -140,7 +186,7 @@ describe.skipIf(missing !== null)("exemplars over remote write with Prometheus 2
       });
       peers.push(sender);
       // Prometheus's discovery hands the target over within 5 s.
-      const answers = await settle(sender.url, server.url.origin, 20_000);
+      const answers = await settle(sender.url, server.url.origin, target, 20_000);
       for (const [theirs, ours] of answers) expect(ours).toBe(theirs);
       expect(answers[0]![0]).toContain('"trace_id":"ü-5"');
     } finally {
