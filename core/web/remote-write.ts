@@ -176,8 +176,11 @@ export class RemoteWriteReceiver {
           prev = t;
         }
         if (ref > 0) last.set(ref, prev);
-        if (s.exEnd > s.exStart) ref = appendSeriesExemplars(app, log, req.exemplars, s.exStart, s.exEnd, ref, decoded, this.seriesRef, exemplarErrs);
-        if (ref > 0 && key !== null && !cache.has(key)) remember(cache, key, ref);
+        if (s.exEnd > s.exStart) {
+          ref = appendSeriesExemplars(app, log, req.exemplars, s.exStart, s.exEnd, ref, decoded, this.seriesRef, exemplarErrs);
+          // A series found for its exemplars alone is known by its bytes from now on.
+          if (ref > 0 && key !== null && !cache.has(key)) remember(cache, key, ref);
+        }
       }
       await app.commit();
     } catch (err) {
@@ -196,7 +199,7 @@ export class RemoteWriteReceiver {
  * Appends one series' exemplars (`list[from..to)`) to `app`; `ref` is the series' ref from its
  * samples, or 0 (exemplars only) to look it up. Returns the ref used (0: series unknown).
  */
-export function appendSeriesExemplars(
+function appendSeriesExemplars(
   app: Appender,
   log: Logger,
   list: readonly DecodedExemplar[],
