@@ -344,40 +344,12 @@ export class QueueManager {
     this.#recOut.push(0);
     this.#recSealed.push(false);
     const smp = tx.samples;
-    if (smp !== null) {
-      let i = 0;
-      for (;;) {
-        if (this.#gate !== null) await this.#gate;
-        if (this.#halted) return; // the record stays unsealed: it is read again after a restart
-        i = this.#enqueue(smp, i, seq);
-        if (i >= smp.count) break;
-        // A shard is full: wait for a send to finish (memory stays bounded; the WAL keeps the rest).
-        this.#space ??= (() => {
-          let resolve!: () => void;
-          const promise = new Promise<void>((r) => (resolve = r));
-          return { promise, resolve };
-        })();
-        await this.#space.promise;
-      }
-    }
+    // The record stays unsealed when halted: it is read again after a restart.
+    if (smp !== null && !(await this.#enqueueAll(smp.count, (i) => this.#enqueue(smp, i, seq)))) return;
     const ex = tx.exemplars;
     if (ex !== null) {
       this.#o.exemplarsIn?.(ex.length);
-      if (this.#sendExemplars) {
-        let i = 0;
-        for (;;) {
-          if (this.#gate !== null) await this.#gate;
-          if (this.#halted) return;
-          i = this.#enqueueExemplars(ex, i, seq);
-          if (i >= ex.length) break;
-          this.#space ??= (() => {
-            let resolve!: () => void;
-            const promise = new Promise<void>((r) => (resolve = r));
-            return { promise, resolve };
-          })();
-          await this.#space.promise;
-        }
-      }
+      if (this.#sendExemplars && !(await this.#enqueueAll(ex.length, (i) => this.#enqueueExemplars(ex, i, seq)))) return;
     }
     this.#recSealed[seq - this.#recBase] = true;
     this.#advance();
@@ -417,6 +389,26 @@ export class QueueManager {
       this.#o.metrics.droppedSamples.inc(this.#m, dropped);
     }
     return i;
+  }
+
+  /**
+   * Calls `enqueue(from)` until it has taken all `total` items; when a shard is full, waits for
+   * a send to finish (memory stays bounded; the WAL keeps the rest). False when halted meanwhile.
+   */
+  async #enqueueAll(total: number, enqueue: (from: number) => number): Promise<boolean> {
+    let i = 0;
+    for (;;) {
+      if (this.#gate !== null) await this.#gate;
+      if (this.#halted) return false;
+      i = enqueue(i);
+      if (i >= total) return true;
+      this.#space ??= (() => {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        return { promise, resolve };
+      })();
+      await this.#space.promise;
+    }
   }
 
   /** Queues exemplars from `from` on (after their record's samples); returns where it stopped (a full shard) or the end. */
