@@ -15,6 +15,7 @@
  */
 import type { Labels } from "../../core/model/labels.ts";
 import { putVarint } from "../varint.ts";
+import { withRoom } from "../bytes.ts";
 
 /** StaleNaN as the two little-endian u32 halves of the float64. */
 const STALE_LO = 0x00000002;
@@ -119,13 +120,10 @@ export class WriteRequestEncoder {
   }
 
   #ensure(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#pos + n) cap *= 2;
-    const nb = new Uint8Array(cap);
-    nb.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = nb;
-    this.#view = new DataView(nb.buffer);
+    const b = withRoom(this.#buf, this.#pos, n);
+    if (b === this.#buf) return;
+    this.#buf = b;
+    this.#view = new DataView(b.buffer);
   }
 
   /**

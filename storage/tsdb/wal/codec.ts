@@ -7,6 +7,7 @@
  */
 import { Labels } from "../../../core/model/labels.ts";
 import type { WalExemplar, WalSamples, WalSeries } from "./index.ts";
+import { withRoom } from "../../bytes.ts";
 import { putVarint } from "../../varint.ts";
 
 export const RECORD_TX = 1;
@@ -56,12 +57,7 @@ export class Encoder {
   }
 
   #ensure(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
-    while (cap < this.#pos + n) cap *= 2;
-    const nb = new Uint8Array(cap);
-    nb.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = nb;
+    this.#buf = withRoom(this.#buf, this.#pos, n);
   }
 
   #varint(v: number): void {
