@@ -126,6 +126,17 @@ export class WriteRequestEncoder {
     this.#view = new DataView(b.buffer);
   }
 
+  /** Makes room for a TimeSeries of `body` bytes and writes its tag, length and `labels`; returns where its samples or exemplars go. */
+  #seriesHead(labels: Uint8Array, body: number): number {
+    this.#ensure(11 + body);
+    const b = this.#buf;
+    let p = this.#pos;
+    b[p++] = 0x0a;
+    p = putVarint(b, p, body);
+    b.set(labels, p);
+    return p + labels.length;
+  }
+
   /**
    * Appends one TimeSeries: `labels` from encodeLabels(), then the samples at positions
    * `idx[from..to)` of the parallel arrays, in that order (the caller keeps them in time order).
@@ -133,14 +144,9 @@ export class WriteRequestEncoder {
   addSeries(labels: Uint8Array, ts: Float64Array, values: Float64Array, stale: Uint8Array, idx: Uint32Array, from: number, to: number): void {
     let body = labels.length;
     for (let k = from; k < to; k++) body += 2 + 9 + 1 + int64Len(ts[idx[k]!]!);
-    this.#ensure(11 + body);
+    let p = this.#seriesHead(labels, body);
     const b = this.#buf;
     const dv = this.#view;
-    let p = this.#pos;
-    b[p++] = 0x0a;
-    p = putVarint(b, p, body);
-    b.set(labels, p);
-    p += labels.length;
     for (let k = from; k < to; k++) {
       const i = idx[k]!;
       const t = ts[i]!;
@@ -171,13 +177,8 @@ export class WriteRequestEncoder {
       const inner = exLabels[k]!.length + 9 + 1 + int64Len(ts[k]!);
       body += 1 + varintLen(inner) + inner;
     }
-    this.#ensure(11 + body);
+    let p = this.#seriesHead(labels, body);
     const b = this.#buf;
-    let p = this.#pos;
-    b[p++] = 0x0a;
-    p = putVarint(b, p, body);
-    b.set(labels, p);
-    p += labels.length;
     for (let k = from; k < to; k++) {
       const l = exLabels[k]!;
       const t = ts[k]!;
