@@ -7,7 +7,7 @@ import { formatReport } from "../bench/harness/report.ts";
 import { runBench, type BenchOptions } from "../bench/harness/run.ts";
 import type { ScraperName } from "../bench/harness/scrapers.ts";
 import { targetServerCommand } from "../bench/harness/target-server.ts";
-import type { WorkloadFormat } from "../bench/harness/workload.ts";
+import { WORKLOAD_SHAPES, type WorkloadFormat, type WorkloadShape } from "../bench/harness/workload.ts";
 import { flag, formatHelp, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
 
 export const BENCH_FLAGS: FlagSpec[] = [
@@ -16,6 +16,7 @@ export const BENCH_FLAGS: FlagSpec[] = [
   { name: "interval", placeholder: "DURATION", default: "10s", help: "Scrape interval (also the scrape timeout)." },
   { name: "duration", placeholder: "DURATION", default: "60s", help: "Measured window of each run." },
   { name: "warmup", placeholder: "DURATION", help: "Time before the window (default: the larger of 2 intervals, 20s and 1s per 20k active series)." },
+  { name: "workload", placeholder: "SHAPE", default: "mixed", choices: [...WORKLOAD_SHAPES], help: "mixed: counters, gauges, histograms, summaries, the same on every target; k8s-http: HTTP services on Kubernetes, pods differing per target (35% counters, 45% 12-bucket histograms, 20% gauges)." },
   { name: "format", placeholder: "FORMAT", default: "text", choices: ["text", "openmetrics"], help: "Exposition format the targets serve." },
   { name: "churn", placeholder: "FRACTION", default: "0", help: "Fraction of series replaced with new label values each minute (e.g. 0.05)." },
   { name: "replay", placeholder: "FILE", help: "Serve this exposition capture (e.g. a real exporter's) from every target instead." },
@@ -66,6 +67,8 @@ export function benchOptions(argv: readonly string[]): (BenchOptions & { json: b
   const churn = Number(get("churn"));
   if (!(churn >= 0 && churn <= 1)) throw new UsageError(`invalid --churn "${get("churn")}": expected a fraction between 0 and 1`);
   const replay = parsed.values.get("replay")?.at(-1);
+  const shape = get("workload") as WorkloadShape;
+  if (shape === "k8s-http" && (get("format") !== "text" || churn !== 0 || replay !== undefined)) throw new UsageError("--workload k8s-http serves the text format without churn: drop --format, --churn and --replay");
   const profileDir = parsed.values.get("profile")?.at(-1);
   return {
     targets,
@@ -75,6 +78,7 @@ export function benchOptions(argv: readonly string[]): (BenchOptions & { json: b
     durationMs,
     warmupMs,
     format: get("format") as WorkloadFormat,
+    shape,
     churn,
     ...(replay !== undefined ? { replay } : {}),
     ...(profileDir !== undefined ? { profileDir } : {}),

@@ -15,7 +15,7 @@ function report(runs: RunResult[]): BenchReport {
   return {
     date: "2026-11-22T00:00:00.000Z",
     host: { cpus: 2, model: "AMD EPYC", memBytes: 24 * 2 ** 30, kernel: "6.1" },
-    workload: { targets: 50, seriesPerTarget: 20_000, activeSeries: 1_000_000, interval: "10s", durationS: 120, warmupS: 50, format: "text", churn: 0, replay: null },
+    workload: { targets: 50, seriesPerTarget: 20_000, activeSeries: 1_000_000, interval: "10s", durationS: 120, warmupS: 50, format: "text", shape: "mixed", churn: 0, replay: null },
     runs,
   };
 }

@@ -78,7 +78,7 @@ function layout(rows: string[][]): string {
 export function formatReport(report: BenchReport): string {
   const w = report.workload;
   const out: string[] = [];
-  const what = w.replay !== null ? `replaying ${w.replay}` : `${w.format}${w.churn > 0 ? `, churn ${(w.churn * 100).toFixed(1)}%/min` : ""}`;
+  const what = w.replay !== null ? `replaying ${w.replay}` : `${w.shape ?? "mixed"} workload, ${w.format}${w.churn > 0 ? `, churn ${(w.churn * 100).toFixed(1)}%/min` : ""}`;
   out.push(
     `gleaner bench — ${w.targets} targets × ${w.seriesPerTarget} series = ${w.activeSeries.toLocaleString("en-US")} active series every ${w.interval} (${what})`,
     `warm-up ${w.warmupS} s, measured ${w.durationS} s per run · ${report.host.cpus} CPUs (${report.host.model}), ${(report.host.memBytes / 2 ** 30).toFixed(0)} GiB · ${report.date}`,

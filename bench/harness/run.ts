@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { freePort } from "../support/free-port.ts";
 import { diskUsage, hostCpu, procStat, treeStat } from "../support/proc.ts";
 import { fetchTargets, IDENTITY, SCRAPERS, selfCommand, type Counters, type ScraperName, type TargetState } from "./scrapers.ts";
-import type { WorkloadFormat } from "./workload.ts";
+import type { WorkloadFormat, WorkloadShape } from "./workload.ts";
 
 export interface BenchOptions {
   targets: number;
@@ -26,6 +26,7 @@ export interface BenchOptions {
   durationMs: number;
   warmupMs: number;
   format: WorkloadFormat;
+  shape: WorkloadShape;
   churn: number;
   replay?: string;
   /** Scrapers after gleaner. */
@@ -82,6 +83,7 @@ export interface BenchReport {
     durationS: number;
     warmupS: number;
     format: WorkloadFormat;
+    shape: WorkloadShape;
     churn: number;
     replay: string | null;
   };
@@ -104,7 +106,7 @@ interface Generator {
 }
 
 async function startGenerator(o: BenchOptions): Promise<Generator> {
-  const args = ["bench", "target-server", "--series", String(o.series), "--interval", o.intervalText, "--format", o.format, "--churn", String(o.churn)];
+  const args = ["bench", "target-server", "--series", String(o.series), "--interval", o.intervalText, "--format", o.format, "--churn", String(o.churn), "--workload", o.shape];
   if (o.replay !== undefined) args.push("--replay", o.replay);
   const proc = Bun.spawn([...selfCommand(), ...args], { stdout: "pipe", stderr: "pipe" });
   const reader = proc.stdout.getReader();
@@ -335,6 +337,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       durationS: o.durationMs / 1000,
       warmupS: o.warmupMs / 1000,
       format: o.format,
+      shape: o.shape,
       churn: o.churn,
       replay: o.replay ?? null,
     },

@@ -4,11 +4,11 @@
  * body for the current interval. It runs in its own process so its CPU is measured apart
  * from the scraper's; it prints `listening <port>` once ready.
  *
- *   gleaner bench target-server --series 20000 --interval 10s [--format openmetrics] [--churn 0.05] [--replay FILE]
+ *   gleaner bench target-server --series 20000 --interval 10s [--workload k8s-http] [--format openmetrics] [--churn 0.05] [--replay FILE]
  */
 import { parseDuration } from "../../core/config/duration.ts";
 import { formatHelp, flag, parseFlags, UsageError, type FlagSpec } from "../../cmd/flags.ts";
-import { Workload, type WorkloadFormat } from "./workload.ts";
+import { Workload, WORKLOAD_SHAPES, type WorkloadFormat, type WorkloadShape } from "./workload.ts";
 
 export const TARGET_SERVER_FLAGS: FlagSpec[] = [
   { name: "port", placeholder: "PORT", default: "0", help: "Port to listen on (0: any free port)." },
@@ -17,7 +17,14 @@ export const TARGET_SERVER_FLAGS: FlagSpec[] = [
   { name: "format", placeholder: "FORMAT", default: "text", choices: ["text", "openmetrics"], help: "Exposition format." },
   { name: "churn", placeholder: "FRACTION", default: "0", help: "Fraction of series replaced with new label values each minute." },
   { name: "replay", placeholder: "FILE", help: "Serve this exposition capture as it is instead." },
+  { name: "workload", placeholder: "SHAPE", default: "mixed", choices: [...WORKLOAD_SHAPES], help: "Synthetic workload shape." },
 ];
+
+/** The target number of a 127.0.x.y address (as `targetAddresses` hands them out), from the Host header. */
+export function targetIndex(host: string | null): number {
+  const m = /^127\.0\.(\d+)\.(\d+)(?::\d+)?$/.exec(host ?? "");
+  return m === null ? 0 : (Number(m[1]) - 1) * 250 + Number(m[2]) - 1;
+}
 
 export function targetServerCommand(argv: readonly string[]): number {
   const parsed = parseFlags(argv, TARGET_SERVER_FLAGS);
@@ -32,12 +39,13 @@ export function targetServerCommand(argv: readonly string[]): number {
     format: get("format") as WorkloadFormat,
     intervalMs: parseDuration(get("interval")),
     churn: Number(get("churn")),
+    shape: get("workload") as WorkloadShape,
     ...(replay !== undefined ? { replay } : {}),
   });
   const port = Number(get("port"));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port "${get("port")}"`);
   const headers = { "Content-Type": workload.contentType };
-  const server = Bun.serve({ port, hostname: "0.0.0.0", fetch: () => new Response(workload.body(Date.now()), { headers }) });
+  const server = Bun.serve({ port, hostname: "0.0.0.0", fetch: (req) => new Response(workload.body(Date.now(), targetIndex(req.headers.get("host"))), { headers }) });
   process.stdout.write(`listening ${server.port} series ${workload.seriesPerTarget}\n`);
   return -1;
 }

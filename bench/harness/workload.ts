@@ -16,8 +16,12 @@
  * ```
  */
 import { readFileSync } from "node:fs";
+import { K8sHttpWorkload } from "./k8s-http.ts";
 
 export type WorkloadFormat = "text" | "openmetrics";
+/** `mixed`: endpoints of counter, gauge, histogram and summary, the same on every target; `k8s-http`: see k8s-http.ts. */
+export type WorkloadShape = "mixed" | "k8s-http";
+export const WORKLOAD_SHAPES: readonly WorkloadShape[] = ["mixed", "k8s-http"];
 
 export interface WorkloadSpec {
   /** Series per target (rounded to whole families, see `Workload.seriesPerTarget`). */
@@ -29,6 +33,8 @@ export interface WorkloadSpec {
   churn: number;
   /** A capture to serve byte for byte instead of the synthetic families. */
   replay?: string;
+  /** The synthetic shape (default `mixed`). */
+  shape?: WorkloadShape;
 }
 
 export const CONTENT_TYPES: Record<WorkloadFormat, string> = {
@@ -69,6 +75,7 @@ export class Workload {
   readonly #spec: WorkloadSpec;
   readonly #replay: Uint8Array | null;
   readonly #endpoints: number;
+  readonly #k8s: K8sHttpWorkload | null = null;
   readonly #encoder = new TextEncoder();
   #cachedKey = -1;
   #cached: Uint8Array = new Uint8Array(0);
@@ -92,6 +99,13 @@ export class Workload {
       this.seriesPerTarget = text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
       if (this.seriesPerTarget === 0) throw new Error(`Cannot replay "${spec.replay}": it holds no samples`);
       this.#endpoints = 0;
+    } else if (spec.shape === "k8s-http") {
+      if (spec.format !== "text" || spec.churn !== 0) throw new RangeError("Cannot build the k8s-http workload in OpenMetrics or with churn: it is text without churn");
+      this.#replay = null;
+      this.#endpoints = 0;
+      this.#k8s = new K8sHttpWorkload(spec.series);
+      this.seriesPerTarget = this.#k8s.seriesPerTarget;
+      this.contentType = CONTENT_TYPES.text;
     } else {
       this.#replay = null;
       this.#endpoints = Math.max(1, Math.round(spec.series / SERIES_PER_ENDPOINT));
@@ -100,10 +114,14 @@ export class Workload {
     }
   }
 
-  /** The body every target serves at `nowMs` (rendered once per interval and minute). */
-  body(nowMs: number): Uint8Array {
+  /**
+   * The body target number `target` serves at `nowMs` (rendered once per interval and minute;
+   * only the k8s-http shape differs between targets).
+   */
+  body(nowMs: number, target = 0): Uint8Array {
     if (this.#replay !== null) return this.#replay;
     const step = Math.floor(nowMs / this.#spec.intervalMs);
+    if (this.#k8s !== null) return this.#k8s.body(step, target);
     const minute = Math.floor(nowMs / MINUTE);
     const key = step * 1_000_003 + minute;
     if (key !== this.#cachedKey) {

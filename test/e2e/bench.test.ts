@@ -37,7 +37,7 @@ test("gleaner bench --vs prometheus measures both scrapers on the same workload 
 
 test("gleaner bench prints a table with a row per scraper", async () => {
   const r = await runToEnd(sourceCommand(), ["bench", ...SMALL, "--format", "openmetrics"], "/tmp");
-  expect(r.stdout).toContain("gleaner bench — 2 targets × 57 series = 114 active series every 1s (openmetrics)");
+  expect(r.stdout).toContain("gleaner bench — 2 targets × 57 series = 114 active series every 1s (mixed workload, openmetrics)");
   expect(r.stdout).toMatch(/^gleaner \S+ \((0|1)\/1 runs\)/m);
 }, 60_000);
 
