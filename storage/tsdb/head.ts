@@ -15,6 +15,7 @@ import { compileMatchers } from "../matchers.ts";
 import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
 import { ExemplarStore } from "./exemplars.ts";
 import { Postings } from "./postings.ts";
+import { SeriesStore } from "./series-store.ts";
 import type { WalExemplar } from "./wal/index.ts";
 
 export const CHUNK_SAMPLES = 120;
@@ -77,17 +78,6 @@ function grown<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a
   return b;
 }
 
-/** Keeps interned copies of label names and values: most repeat across series. */
-class Interner {
-  readonly #strings = new Map<string, string>();
-  intern(s: string): string {
-    const seen = this.#strings.get(s);
-    if (seen !== undefined) return seen;
-    this.#strings.set(s, s);
-    return s;
-  }
-}
-
 export class Head {
   readonly postings = new Postings();
   readonly exemplars: ExemplarStore;
@@ -100,10 +90,8 @@ export class Head {
   readonly walSegment: () => number;
   readonly #chunkSamples: number;
   readonly #blockRange: number;
-  readonly #interner = new Interner();
-  readonly #byKey = new Map<string, number>();
-  /** Index = ref; slot 0 unused. */
-  #labels: Array<Labels | undefined> = [undefined];
+  /** Every series' labels, as symbol ids (no JS object per series). */
+  readonly #series = new SeriesStore();
   #chunk = new Int32Array(1024);
   #chunkMin = new Float64Array(1024);
   #lastT = new Float64Array(1024).fill(-Infinity);
@@ -128,7 +116,7 @@ export class Head {
   }
 
   get seriesCount(): number {
-    return this.#byKey.size;
+    return this.#series.count;
   }
 
   get nextRef(): number {
@@ -142,12 +130,23 @@ export class Head {
     return n;
   }
 
+  /** The labels of series `ref` (built on each call: prefer has() and labelValue() on hot paths). */
   labelsOf(ref: number): Labels | undefined {
-    return this.#labels[ref];
+    return this.#series.labels(ref);
+  }
+
+  /** Whether series `ref` is in the head. */
+  has(ref: number): boolean {
+    return this.#series.has(ref);
+  }
+
+  /** The value of label `name` of series `ref` ("" when absent), without building its Labels. */
+  labelValue(ref: number, name: string): string {
+    return this.#series.value(ref, name);
   }
 
   refOf(labels: Labels): number | undefined {
-    return this.#byKey.get(labels.key);
+    return this.#series.find(labels);
   }
 
   #grow(min: number): void {
@@ -164,15 +163,13 @@ export class Head {
 
   /** Registers a series under `ref` (WAL replay, block store series) or a new ref. */
   addSeries(labels: Labels, ref = this.#nextRef): number {
-    const existing = this.#byKey.get(labels.key);
+    const existing = this.#series.find(labels);
     if (existing !== undefined) return existing;
-    const flat: string[] = [];
-    for (const [n, v] of labels) flat.push(this.#interner.intern(n), this.#interner.intern(v));
-    const interned = Labels.fromSorted(flat);
     this.#grow(ref);
-    this.#labels[ref] = interned;
-    this.#byKey.set(interned.key, ref);
-    this.postings.add(ref, interned);
+    // A ref reused with other labels (a damaged log): the newer labels win.
+    if (this.#series.has(ref)) this.#series.remove(ref);
+    this.#series.add(ref, labels);
+    this.postings.add(ref, labels);
     if (ref >= this.#nextRef) this.#nextRef = ref + 1;
     this.counters.seriesCreated++;
     return ref;
@@ -232,12 +229,24 @@ export class Head {
     for (let ref = 1; ref < this.#nextRef; ref++) if (this.#chunk[ref] !== 0) yield ref;
   }
 
-  /** Every series in the head. */
+  /** Every series in the head (labels built one at a time). */
   *allSeries(): IterableIterator<{ ref: number; labels: Labels }> {
     for (let ref = 1; ref < this.#nextRef; ref++) {
-      const labels = this.#labels[ref];
+      const labels = this.#series.labels(ref);
       if (labels !== undefined) yield { ref, labels };
     }
+  }
+
+  /** The ref of every series in the head, ascending. */
+  *refs(): IterableIterator<number> {
+    for (let ref = 1; ref < this.#nextRef; ref++) if (this.#series.has(ref)) yield ref;
+  }
+
+  /** Bytes held per structure (capacities of the typed arrays; the symbol table and postings roughly). */
+  memoryBreakdown(): Record<string, number> {
+    const m = this.#series.memory();
+    const perRef = this.#chunk.byteLength + this.#chunkMin.byteLength + this.#lastT.byteLength + this.#chunkSegment.byteLength + this.#lastV.byteLength + this.#lastStale.byteLength;
+    return { "label ids": m.labelIds, "series ref arrays": m.refArrays, "series hash slots": m.hashSlots, "symbol table": m.symbols, postings: this.postings.bytes(), "per-ref sample state": perRef };
   }
 
   /**
@@ -297,7 +306,7 @@ export class Head {
   /** Stores exemplars (committed or replayed) of known series; rejected ones are dropped. */
   applyExemplars(list: readonly WalExemplar[]): void {
     for (const e of list) {
-      const labels = this.#labels[e.ref];
+      const labels = this.#series.labels(e.ref);
       if (labels !== undefined) this.exemplars.add(e.ref, labels, { labels: e.labels, value: e.v, timestamp: e.t });
     }
   }
@@ -341,9 +350,13 @@ export class Head {
   /** Series matching `matchers` (refs), head only. */
   matching(matchers: readonly Matcher[]): number[] {
     const match = compileMatchers(matchers);
+    const store = this.#series;
+    // Matchers only call get(): read label values straight from the store.
+    const cursor = { ref: 0, get: (name: string) => store.value(cursor.ref, name) };
     return this.postings.candidates(matchers).filter((ref) => {
-      const l = this.#labels[ref];
-      return l !== undefined && match(l);
+      if (!store.has(ref)) return false;
+      cursor.ref = ref;
+      return match(cursor as unknown as Labels);
     });
   }
 
@@ -384,8 +397,7 @@ export class Head {
     const gone = new Set<number>();
     const empty = new Set<number>();
     for (let ref = 1; ref < this.#nextRef; ref++) {
-      const labels = this.#labels[ref];
-      if (labels === undefined || this.#chunk[ref] !== 0 || !(this.#lastT[ref]! < minTime)) continue;
+      if (!this.#series.has(ref) || this.#chunk[ref] !== 0 || !(this.#lastT[ref]! < minTime)) continue;
       if (this.#lastT[ref] === -Infinity && !this.#emptyAtLastGc.has(ref)) {
         empty.add(ref);
         continue;
@@ -394,11 +406,8 @@ export class Head {
     }
     this.#emptyAtLastGc = empty;
     if (gone.size === 0) return 0;
-    this.postings.remove(gone, (ref) => this.#labels[ref]);
-    for (const ref of gone) {
-      this.#byKey.delete(this.#labels[ref]!.key);
-      this.#labels[ref] = undefined;
-    }
+    this.postings.remove(gone, (ref) => this.#series.labels(ref));
+    for (const ref of gone) this.#series.remove(ref);
     return gone.size;
   }
 
@@ -428,14 +437,14 @@ class HeadAppender implements Appender {
   constructor(private readonly head: Head) {}
 
   #ref(ref: SeriesRef, labels: Labels | null): number {
-    if (ref > 0 && this.head.labelsOf(ref) !== undefined) return ref;
+    if (ref > 0 && this.head.has(ref)) return ref;
     if (labels === null) throw new UnknownSeriesRefError(ref);
     if (labels.size === 0) throw new AppendError("empty label set");
     if (!labels.has("__name__")) throw new AppendError(`series ${labels.toString()} has no metric name`);
     const known = this.head.refOf(labels);
     if (known !== undefined) return known;
     const created = this.head.addSeries(labels);
-    this.#series.push({ ref: created, labels: this.head.labelsOf(created)! });
+    this.#series.push({ ref: created, labels });
     return created;
   }
 

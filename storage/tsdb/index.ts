@@ -293,7 +293,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   /** Refs matching any of the sets (all series for no sets) with data at or after mint. */
   #refs(sets: readonly (readonly Matcher[])[], mint: number): number[] {
     const refs = new Set<number>();
-    if (sets.length === 0) for (const { ref } of this.head.allSeries()) refs.add(ref);
+    if (sets.length === 0) for (const ref of this.head.refs()) refs.add(ref);
     for (const set of sets) for (const ref of this.head.matching(set)) refs.add(ref);
     return [...refs].filter((ref) => this.head.lastTime(ref) >= mint);
   }
@@ -313,7 +313,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   labelValues(name: string, sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): string[] {
     const values = new Set<string>();
     for (const ref of this.#refs(sets, mint)) {
-      const v = this.head.labelsOf(ref)!.get(name);
+      const v = this.head.labelValue(ref, name);
       if (v !== "") values.add(v);
     }
     return [...values].sort();
@@ -323,7 +323,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     const p = this.head.postings.stats();
     let minTime = Infinity;
     let maxTime = -Infinity;
-    for (const { ref } of this.head.allSeries()) {
+    for (const ref of this.head.refs()) {
       const t = this.head.lastTime(ref);
       if (t > maxTime) maxTime = t;
       if (t > -Infinity && t < minTime) minTime = t;

@@ -1,42 +1,83 @@
 /**
  * The postings index: label name → value → the refs of the series that carry that pair,
  * in ascending order (refs only grow, so appending keeps the lists sorted).
+ *
+ * A list is a growable Uint32Array (4 bytes a ref), and a pair carried by a single series —
+ * a label unique per series — is just the number, so the index holds no JS object per
+ * series.
  */
 import type { Labels } from "../../core/model/labels.ts";
 import { compileMatcher } from "../matchers.ts";
 import type { Matcher } from "../types.ts";
 
-export class Postings {
-  readonly #index = new Map<string, Map<string, number[]>>();
-  #all: number[] = [];
+/** A sorted, growable list of refs. */
+class RefList {
+  refs: Uint32Array;
+  n: number;
+  constructor(...first: number[]) {
+    this.refs = new Uint32Array(Math.max(4, first.length));
+    this.refs.set(first);
+    this.n = first.length;
+  }
+  push(ref: number): void {
+    if (this.n === this.refs.length) {
+      const b = new Uint32Array(this.n < 1024 ? this.n * 2 : Math.ceil(this.n * 1.25));
+      b.set(this.refs);
+      this.refs = b;
+    }
+    this.refs[this.n++] = ref;
+  }
+  view(): Uint32Array {
+    return this.refs.subarray(0, this.n);
+  }
+}
 
-  add(ref: number, labels: Labels): void {
+type Entry = number | RefList;
+
+const view = (e: Entry): ArrayLike<number> => (typeof e === "number" ? [e] : e.view());
+const size = (e: Entry): number => (typeof e === "number" ? 1 : e.n);
+
+export class Postings {
+  readonly #index = new Map<string, Map<string, Entry>>();
+  #all = new RefList();
+
+  add(ref: number, labels: Iterable<readonly [string, string]>): void {
     this.#all.push(ref);
     for (const [name, value] of labels) {
       let values = this.#index.get(name);
       if (values === undefined) this.#index.set(name, (values = new Map()));
-      const refs = values.get(value);
-      if (refs === undefined) values.set(value, [ref]);
-      else refs.push(ref);
+      const e = values.get(value);
+      if (e === undefined) values.set(value, ref);
+      else if (typeof e === "number") values.set(value, new RefList(e, ref));
+      else e.push(ref);
     }
   }
 
-  /** Drops refs (series removed from the head) from every list. */
-  remove(refs: ReadonlySet<number>, labelsOf: (ref: number) => Labels | undefined): void {
+  /** Drops refs (series removed from the head) from every list, each list rewritten once. */
+  remove(refs: ReadonlySet<number>, labelsOf: (ref: number) => Iterable<readonly [string, string]> | undefined): void {
+    const touched = new Map<Map<string, Entry>, Set<string>>();
     for (const ref of refs) {
       const labels = labelsOf(ref);
       if (labels === undefined) continue;
       for (const [name, value] of labels) {
         const values = this.#index.get(name);
-        const list = values?.get(value);
-        if (list === undefined) continue;
-        const kept = list.filter((r) => r !== ref);
-        if (kept.length === 0) values!.delete(value);
-        else values!.set(value, kept);
-        if (values!.size === 0) this.#index.delete(name);
+        if (values === undefined) continue;
+        let set = touched.get(values);
+        if (set === undefined) touched.set(values, (set = new Set()));
+        set.add(value);
       }
     }
-    this.#all = this.#all.filter((r) => !refs.has(r));
+    for (const [values, changed] of touched) {
+      for (const value of changed) {
+        const e = values.get(value);
+        if (e === undefined) continue;
+        const kept = filtered(e, refs);
+        if (kept === undefined) values.delete(value);
+        else values.set(value, kept);
+      }
+    }
+    for (const [name, values] of this.#index) if (values.size === 0) this.#index.delete(name);
+    this.#all = rebuilt(this.#all, refs);
   }
 
   /**
@@ -52,16 +93,18 @@ export class Postings {
       const values = this.#index.get(m.name);
       if (values === undefined) return [];
       let union: number[];
-      if (m.type === "=") union = values.get(m.value) ?? [];
-      else {
-        const lists: number[][] = [];
-        for (const [value, refs] of values) if (test(labelsWith(m.name, value))) lists.push(refs);
+      if (m.type === "=") {
+        const e = values.get(m.value);
+        union = e === undefined ? [] : Array.from(view(e));
+      } else {
+        const lists: ArrayLike<number>[] = [];
+        for (const [value, e] of values) if (test(labelsWith(m.name, value))) lists.push(view(e));
         union = mergeSorted(lists);
       }
       result = result === null ? union : intersectSorted(result, union);
       if (result.length === 0) return result;
     }
-    return result ?? this.#all;
+    return result ?? Array.from(this.#all.view());
   }
 
   labelNames(): string[] {
@@ -74,7 +117,7 @@ export class Postings {
 
   /** Series count per value of `name` (for cardinality statistics). */
   valueCounts(name: string): Array<[string, number]> {
-    return [...(this.#index.get(name) ?? new Map<string, number[]>())].map(([v, refs]) => [v, refs.length]);
+    return [...(this.#index.get(name) ?? new Map<string, Entry>())].map(([v, e]) => [v, size(e)]);
   }
 
   /** Series count per label pair, and per label name the number of values. */
@@ -84,15 +127,43 @@ export class Postings {
     const memory: Array<[string, number]> = [];
     for (const [name, values] of this.#index) {
       let bytes = 0;
-      for (const [value, refs] of values) {
-        pairs.push([`${name}=${value}`, refs.length]);
-        bytes += value.length * refs.length;
+      for (const [value, e] of values) {
+        pairs.push([`${name}=${value}`, size(e)]);
+        bytes += value.length * size(e);
       }
       names.push([name, values.size]);
       memory.push([name, bytes]);
     }
     return { pairs, names, memory };
   }
+
+  /** Bytes held by the ref lists (their capacity) and, roughly, the maps and value strings. */
+  bytes(): number {
+    let n = this.#all.refs.byteLength;
+    for (const values of this.#index.values()) {
+      for (const [value, e] of values) n += 48 + value.length + (typeof e === "number" ? 0 : 48 + e.refs.byteLength);
+    }
+    return n;
+  }
+}
+
+/** `e` without `refs`: undefined when nothing is left. */
+function filtered(e: Entry, refs: ReadonlySet<number>): Entry | undefined {
+  if (typeof e === "number") return refs.has(e) ? undefined : e;
+  const a = e.refs;
+  let k = 0;
+  for (let i = 0; i < e.n; i++) if (!refs.has(a[i]!)) a[k++] = a[i]!;
+  if (k === 0) return undefined;
+  if (k === 1) return a[0]!;
+  e.n = k;
+  return e;
+}
+
+/** The all-refs list without `refs`, always a RefList. */
+function rebuilt(all: RefList, refs: ReadonlySet<number>): RefList {
+  const out = new RefList();
+  for (let i = 0; i < all.n; i++) if (!refs.has(all.refs[i]!)) out.push(all.refs[i]!);
+  return out;
 }
 
 /** A Labels-like object with one label, for testing matchers against a single value. */
@@ -121,9 +192,10 @@ function intersectSorted(a: readonly number[], b: readonly number[]): number[] {
   return out;
 }
 
-function mergeSorted(lists: readonly number[][]): number[] {
-  if (lists.length === 1) return lists[0]!;
-  const all = lists.flat();
+function mergeSorted(lists: readonly ArrayLike<number>[]): number[] {
+  if (lists.length === 1) return Array.from(lists[0]!);
+  const all: number[] = [];
+  for (const l of lists) for (let i = 0; i < l.length; i++) all.push(l[i]!);
   all.sort((a, b) => a - b);
   return all;
 }

@@ -1,0 +1,264 @@
+/**
+ * The head's series labels without a JS object per series. Label names and values are
+ * interned once into a symbol table; each series' label set is a run of symbol ids (name,
+ * value, name, value, …, sorted by name) in one growable Uint32Array pool, found by ref
+ * through two typed arrays (run start, pair count). Series are looked up by labels through an
+ * open-addressing hash table of refs (Int32Array, linear probing, backward-shift deletion)
+ * keyed on a hash of the id run, confirmed by comparing the ids.
+ *
+ * With ~8 labels a series costs about 64 B of ids, 9 B of per-ref arrays and ~8 B of hash
+ * slots, against ~500 B for a Labels object, its key string and a Map entry; and the garbage
+ * collector has nothing per series to trace. `labels(ref)` builds a Labels on demand (queries,
+ * WAL checkpoints, block store series), from interned strings.
+ */
+import { Labels } from "../../core/model/labels.ts";
+
+/** Interned strings: id ↔ string, ids dense from 0. */
+export class Symbols {
+  readonly #ids = new Map<string, number>();
+  readonly #strings: string[] = [];
+
+  /** The id of `s`, interning it when new. */
+  intern(s: string): number {
+    let id = this.#ids.get(s);
+    if (id === undefined) {
+      id = this.#strings.length;
+      this.#strings.push(s);
+      this.#ids.set(s, id);
+    }
+    return id;
+  }
+
+  /** The id of `s`, or −1 when no series ever used it. */
+  find(s: string): number {
+    return this.#ids.get(s) ?? -1;
+  }
+
+  str(id: number): string {
+    return this.#strings[id]!;
+  }
+
+  get size(): number {
+    return this.#strings.length;
+  }
+
+  /** Approximate bytes held (strings as 1 byte per code unit plus object overheads). */
+  bytes(): number {
+    let n = 0;
+    for (const s of this.#strings) n += s.length + 48;
+    return n;
+  }
+}
+
+function mixHash(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x9e3779b1);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+const EMPTY = 0;
+
+export class SeriesStore {
+  readonly symbols = new Symbols();
+  /** Per ref: the run's start in #pool, its pair count (0: no series), its hash. */
+  #start = new Uint32Array(1024);
+  #pairs = new Uint8Array(1024);
+  #hash = new Uint32Array(1024);
+  #pool = new Uint32Array(1 << 16);
+  #used = 0;
+  /** Pool entries of removed series (compacted away when they outnumber the live ones). */
+  #dead = 0;
+  #slots = new Int32Array(1024);
+  #count = 0;
+  /** Scratch for the ids of a lookup. */
+  #scratch = new Uint32Array(64);
+
+  get count(): number {
+    return this.#count;
+  }
+
+  has(ref: number): boolean {
+    return ref > 0 && ref < this.#pairs.length && this.#pairs[ref]! !== 0;
+  }
+
+  /** Fills #scratch with the ids of `labels`; false when a string was never interned. */
+  #idsOf(labels: Labels, intern: boolean): number {
+    const n = labels.size * 2;
+    if (n > this.#scratch.length) this.#scratch = new Uint32Array(n * 2);
+    const s = this.#scratch;
+    let k = 0;
+    for (const [name, value] of labels) {
+      const a = intern ? this.symbols.intern(name) : this.symbols.find(name);
+      const b = intern ? this.symbols.intern(value) : this.symbols.find(value);
+      if (a < 0 || b < 0) return -1;
+      s[k++] = a;
+      s[k++] = b;
+    }
+    return k;
+  }
+
+  #hashOf(n: number): number {
+    let h = 0x811c9dc5 ^ n;
+    const s = this.#scratch;
+    for (let i = 0; i < n; i++) h = mixHash(h, s[i]!);
+    return h === 0 ? 1 : h;
+  }
+
+  #sameRun(ref: number, n: number): boolean {
+    if (this.#pairs[ref]! * 2 !== n) return false;
+    const p = this.#pool;
+    const s = this.#scratch;
+    const at = this.#start[ref]!;
+    for (let i = 0; i < n; i++) if (p[at + i] !== s[i]) return false;
+    return true;
+  }
+
+  /** The ref of the series with exactly `labels`, or undefined. */
+  find(labels: Labels): number | undefined {
+    const n = this.#idsOf(labels, false);
+    if (n <= 0) return undefined;
+    const h = this.#hashOf(n);
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const ref = slots[i]!;
+      if (ref === EMPTY) return undefined;
+      if (this.#hash[ref] === h && this.#sameRun(ref, n)) return ref;
+    }
+  }
+
+  /** Stores `labels` under `ref` (which must be free). */
+  add(ref: number, labels: Labels): void {
+    if (labels.size === 0) throw new RangeError("Cannot store a series without labels");
+    const n = this.#idsOf(labels, true);
+    if (labels.size > 255) throw new RangeError(`Cannot store series ${labels.toString()}: more than 255 labels`);
+    this.#growRefs(ref);
+    if (this.#used + n > this.#pool.length) this.#growPool(n);
+    this.#pool.set(this.#scratch.subarray(0, n), this.#used);
+    this.#start[ref] = this.#used;
+    this.#pairs[ref] = n / 2;
+    this.#used += n;
+    const h = this.#hashOf(n);
+    this.#hash[ref] = h;
+    if ((this.#count + 1) * 10 > this.#slots.length * 7) this.#rehash(this.#slots.length * 2);
+    this.#insertSlot(ref, h);
+    this.#count++;
+  }
+
+  #insertSlot(ref: number, h: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    while (slots[i] !== EMPTY) i = (i + 1) & mask;
+    slots[i] = ref;
+  }
+
+  /** Forgets series `ref`. */
+  remove(ref: number): void {
+    if (!this.has(ref)) return;
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let i = this.#hash[ref]! & mask;
+    while (slots[i] !== ref) i = (i + 1) & mask;
+    // Backward-shift deletion: move later entries of the probe run into the hole.
+    let hole = i;
+    for (let j = (i + 1) & mask; slots[j] !== EMPTY; j = (j + 1) & mask) {
+      const r = slots[j]!;
+      const home = this.#hash[r]! & mask;
+      // r may move into the hole unless its home slot lies cyclically in (hole, j].
+      const between = hole < j ? home > hole && home <= j : home > hole || home <= j;
+      if (!between) {
+        slots[hole] = r;
+        hole = j;
+      }
+    }
+    slots[hole] = EMPTY;
+    this.#dead += this.#pairs[ref]! * 2;
+    this.#pairs[ref] = 0;
+    this.#count--;
+    if (this.#dead > 4096 && this.#dead > this.#used - this.#dead) this.#compactPool();
+  }
+
+  /** Calls `fn(nameId, valueId)` for each label of `ref`, in name order. */
+  forEachPair(ref: number, fn: (name: number, value: number) => void): void {
+    const at = this.#start[ref]!;
+    const end = at + this.#pairs[ref]! * 2;
+    const p = this.#pool;
+    for (let i = at; i < end; i += 2) fn(p[i]!, p[i + 1]!);
+  }
+
+  /** The value of label `name` of `ref` ("" when absent), without building a Labels. */
+  value(ref: number, name: string): string {
+    const id = this.symbols.find(name);
+    if (id < 0 || !this.has(ref)) return "";
+    const at = this.#start[ref]!;
+    const end = at + this.#pairs[ref]! * 2;
+    const p = this.#pool;
+    for (let i = at; i < end; i += 2) if (p[i] === id) return this.symbols.str(p[i + 1]!);
+    return "";
+  }
+
+  /** The labels of `ref`, built from interned strings; undefined when there is no such series. */
+  labels(ref: number): Labels | undefined {
+    if (!this.has(ref)) return undefined;
+    const at = this.#start[ref]!;
+    const n = this.#pairs[ref]! * 2;
+    const flat = new Array<string>(n);
+    const p = this.#pool;
+    for (let i = 0; i < n; i++) flat[i] = this.symbols.str(p[at + i]!);
+    return Labels.fromSorted(flat);
+  }
+
+  /** Bytes held by the typed arrays (capacity, not use) and the symbol table. */
+  memory(): { labelIds: number; refArrays: number; hashSlots: number; symbols: number } {
+    return {
+      labelIds: this.#pool.byteLength,
+      refArrays: this.#start.byteLength + this.#pairs.byteLength + this.#hash.byteLength,
+      hashSlots: this.#slots.byteLength,
+      symbols: this.symbols.bytes(),
+    };
+  }
+
+  #growRefs(ref: number): void {
+    let n = this.#start.length;
+    if (ref < n) return;
+    while (n <= ref) n *= 2;
+    const grow = <T extends Uint32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.#start = grow(this.#start);
+    this.#pairs = grow(this.#pairs);
+    this.#hash = grow(this.#hash);
+  }
+
+  #growPool(need: number): void {
+    // 1.5× growth: the pool is the biggest array here, and doubling would waste up to half.
+    let n = this.#pool.length;
+    while (n < this.#used + need) n = Math.ceil(n * 1.5);
+    const b = new Uint32Array(n);
+    b.set(this.#pool.subarray(0, this.#used));
+    this.#pool = b;
+  }
+
+  #compactPool(): void {
+    const live = this.#used - this.#dead;
+    const b = new Uint32Array(Math.max(1 << 16, Math.ceil(live * 1.25)));
+    let at = 0;
+    for (let ref = 1; ref < this.#pairs.length; ref++) {
+      const n = this.#pairs[ref]! * 2;
+      if (n === 0) continue;
+      b.set(this.#pool.subarray(this.#start[ref]!, this.#start[ref]! + n), at);
+      this.#start[ref] = at;
+      at += n;
+    }
+    this.#pool = b;
+    this.#used = at;
+    this.#dead = 0;
+  }
+
+  #rehash(cap: number): void {
+    this.#slots = new Int32Array(cap);
+    for (let ref = 1; ref < this.#pairs.length; ref++) if (this.#pairs[ref] !== 0) this.#insertSlot(ref, this.#hash[ref]!);
+  }
+}
