@@ -10,6 +10,7 @@ import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { registerProcessMetrics } from "./metrics/process.ts";
 import { Registry } from "./metrics/registry.ts";
+import { monitorEventLoop } from "./metrics/event-loop.ts";
 import type { PluginRegistry } from "./plugin.ts";
 import { createWebApp } from "./web/app.ts";
 import { ScrapeService } from "./scrape/service.ts";
@@ -101,7 +102,10 @@ export class Server {
     this.#reloadTime = this.registry.gauge("prometheus_config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload.");
     this.#reloads = this.registry.counter("gleaner_config_reloads_total", "Configuration loads, by result.", ["result"]);
     this.registry.collector("prometheus_ready", "Whether gleaner is ready to serve traffic.", "gauge", () => [{ value: this.#ready ? 1 : 0 }]);
+    this.#stopLagMonitor = monitorEventLoop(this.registry, opts.log.with({ component: "event-loop" }));
   }
+
+  readonly #stopLagMonitor: () => void;
 
   /** Where scraped samples go. */
   get storage(): Storage | null {
@@ -265,13 +269,17 @@ export class Server {
 
   /** Stops serving and resolves `done()`. Safe to call more than once. */
   async stop(reason: string): Promise<void> {
-    if (!this.#ready && this.#http === null) return this.#resolveDone();
+    if (!this.#ready && this.#http === null) {
+      this.#stopLagMonitor();
+      return this.#resolveDone();
+    }
     this.#ready = false;
     this.opts.log.info("Stopping gleaner", { reason });
     await this.#http?.stop();
     this.#http = null;
     await this.#scrape?.stop();
     await (this.#writeStorage ?? this.#storage)?.close();
+    this.#stopLagMonitor();
     this.opts.log.info("See you next time!");
     this.#resolveDone();
   }

@@ -250,6 +250,16 @@ export class ParsedSamples {
     return decodeSeries(this.#core, this.seriesStart[i]!, this.seriesEnd[i]!);
   }
 
+  /**
+   * A copy of this result that stays valid after the next parse (a scrape that yields to the
+   * event loop partway through its samples): the input and side arenas are copied into
+   * memory of its own and every range is moved there. Only samples from `from` on are kept.
+   * Call `free()` when done.
+   */
+  detach(from = 0): DetachedSamples {
+    return new DetachedSamples(this.#core, this, from);
+  }
+
   families(): FamilyMetadata[] {
     const out: FamilyMetadata[] = [];
     for (let f = 0; f < this.familyCount; f++) out.push(this.familyAt(f));
@@ -297,6 +307,98 @@ export function decodeSeries(core: Core, start: number, end: number): SeriesLabe
     labels.push([str(v.u32[o]!, v.u32[o + 1]!), str(v.u32[o + 2]!, v.u32[o + 3]!)]);
   }
   return { name: str(v.u32[w]!, v.u32[w + 1]!), labels };
+}
+
+/** The sample fields a scrape reads, from a live parse or a detached copy. */
+export interface SampleSource {
+  readonly count: number;
+  readonly seriesStart: Uint32Array;
+  readonly seriesEnd: Uint32Array;
+  readonly value: Float64Array;
+  readonly timestamp: Float64Array;
+  readonly flags: Uint8Array;
+  readonly exemplarValue: Float64Array;
+  readonly exemplarTimestamp: Float64Array;
+  valueBits(i: number): bigint;
+  labels(i: number): SeriesLabels;
+  exemplarText(i: number): string;
+}
+
+/** See ParsedSamples.detach(). Fields before `from` are zero. */
+export class DetachedSamples implements SampleSource {
+  readonly count: number;
+  readonly seriesStart: Uint32Array;
+  readonly seriesEnd: Uint32Array;
+  readonly value: Float64Array;
+  readonly timestamp: Float64Array;
+  readonly flags: Uint8Array;
+  readonly exemplarStart: Uint32Array;
+  readonly exemplarEnd: Uint32Array;
+  readonly exemplarValue: Float64Array;
+  readonly exemplarTimestamp: Float64Array;
+  readonly #core: Core;
+  #blocks: Array<[ptr: number, size: number]> = [];
+
+  constructor(core: Core, p: ParsedSamples, from: number) {
+    this.#core = core;
+    const n = (this.count = p.count);
+    const { input, side } = p.arenas();
+    // Copy each arena once into a block of our own; ranges move by the same offset.
+    const copy = ([start, end]: [number, number]): number => {
+      const size = Math.max(end - start, 1);
+      const ptr = core.exports.alloc(size);
+      this.#blocks.push([ptr, size]);
+      const u8 = core.views().u8;
+      u8.copyWithin(ptr, start, end);
+      return ptr - start;
+    };
+    const inDelta = copy(input);
+    const sideDelta = copy(side);
+    const move = (a: number) => (a >= input[0] && a < input[1] ? a + inDelta : a >= side[0] && a < side[1] ? a + sideDelta : a);
+    const slice = <T extends Uint32Array | Float64Array | Uint8Array>(a: T): T => {
+      const out = new (a.constructor as new (n: number) => T)(n);
+      out.set(a.subarray(from) as T, from);
+      return out;
+    };
+    this.seriesStart = slice(p.seriesStart);
+    this.seriesEnd = slice(p.seriesEnd);
+    this.exemplarStart = slice(p.exemplarStart);
+    this.exemplarEnd = slice(p.exemplarEnd);
+    for (let i = from; i < n; i++) {
+      const s = this.seriesStart[i]!;
+      // A range lies in one arena: its end moves with its start.
+      this.seriesEnd[i] = this.seriesEnd[i]! + (move(s) - s);
+      this.seriesStart[i] = move(s);
+      const es = this.exemplarStart[i]!;
+      if (es !== this.exemplarEnd[i]) {
+        this.exemplarEnd[i] = this.exemplarEnd[i]! + (move(es) - es);
+        this.exemplarStart[i] = move(es);
+      }
+    }
+    this.value = slice(p.value);
+    this.timestamp = slice(p.timestamp);
+    this.flags = slice(p.flags);
+    this.exemplarValue = slice(p.exemplarValue);
+    this.exemplarTimestamp = slice(p.exemplarTimestamp);
+  }
+
+  valueBits(i: number): bigint {
+    return new BigUint64Array(this.value.buffer, i * 8, 1)[0]!;
+  }
+
+  labels(i: number): SeriesLabels {
+    return decodeSeries(this.#core, this.seriesStart[i]!, this.seriesEnd[i]!);
+  }
+
+  exemplarText(i: number): string {
+    return decoder.decode(this.#core.views().u8.subarray(this.exemplarStart[i]!, this.exemplarEnd[i]!));
+  }
+
+  /** Returns the copied arenas to the core. */
+  free(): void {
+    for (const [ptr, size] of this.#blocks) this.#core.exports.free(ptr, size);
+    this.#blocks = [];
+  }
 }
 
 export class ExpositionParser {

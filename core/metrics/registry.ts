@@ -10,13 +10,13 @@
  * reloads.inc({ result: "success" });
  */
 
-export type MetricType = "counter" | "gauge" | "summary";
+export type MetricType = "counter" | "gauge" | "summary" | "histogram";
 export type Labels = Record<string, string>;
 
 export interface Sample {
   labels?: Labels;
   value: number;
-  /** Appended to the family name: `_sum` and `_count` of a summary. */
+  /** Appended to the family name: `_sum` and `_count` of a summary, `_bucket` of a histogram. */
   suffix?: string;
 }
 

@@ -5,8 +5,10 @@
  * series, and commit atomically — or roll back and commit just the stale markers and the
  * report when anything fails.
  *
- * Parse, lookups and appends run without an await in between: the parse result lives in
- * the shared WASM core and is only valid until the next parse.
+ * The parse result lives in the shared WASM core and is only valid until the next parse, so
+ * parse, lookups and appends run without an await in between — until the sample loop has
+ * held the event loop for `sliceMs`: it then detaches the rest of the parse result (copies
+ * it into WASM memory of its own) and goes on in slices, yielding between them.
  */
 import type { ScrapeConfig } from "../config/types.ts";
 import { configEqual } from "../config/equal.ts";
@@ -16,7 +18,7 @@ import { compileRelabel, type CompiledRule } from "../relabel/index.ts";
 import { APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, AppendError, UnknownSeriesRefError, type Appender, type SeriesRef, type Storage } from "../../storage/types.ts";
 import type { Core } from "../../wasm/index.ts";
 import { CACHE_DROPPED, CACHE_MISS, ScrapeCache, type BatchLookup } from "../../wasm/cache.ts";
-import { type ExpositionParser, type Format, type ParsedSamples } from "../../wasm/parser.ts";
+import { type DetachedSamples, type ExpositionParser, type Format, type ParsedSamples, type SampleSource } from "../../wasm/parser.ts";
 import { SAMPLE_EXEMPLAR_HAS_TIMESTAMP, SAMPLE_HAS_EXEMPLAR, SAMPLE_HAS_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { ScrapeStep } from "./loop.ts";
 import { MetadataCache } from "./metadata.ts";
@@ -48,7 +50,17 @@ export interface ScraperDeps {
   log: Logger;
   /** Monotonic milliseconds, for scrape durations. */
   elapsed?: () => number;
+  /**
+   * How long the sample loop may hold the event loop before it yields (default 20 ms): a
+   * first scrape creating 100k+ series is cut into slices, so other targets, the HTTP API and
+   * signals are served meanwhile.
+   */
+  sliceMs?: number;
 }
+
+/** Lets timers, I/O and other scrapes run. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const DEFAULT_SLICE_MS = 20;
 
 const ERR_SAMPLE_LIMIT = "sample limit exceeded";
 const STALE_NAN_BITS = 0x7ff0000000000002n;
@@ -147,7 +159,7 @@ export class TargetScraper implements ScrapeStep {
     let error: string | null = null;
     let staleRefs: Iterable<SeriesRef>;
     try {
-      staleRefs = this.#appendScrape(app, fetched, timestamp, report);
+      staleRefs = await this.#appendScrape(app, fetched, timestamp, report, signal);
       report.up = true;
     } catch (err) {
       if (!(err instanceof ScrapeFailure) && !(err instanceof AppendError)) throw err;
@@ -174,7 +186,7 @@ export class TargetScraper implements ScrapeStep {
   #cacheStarted = false;
 
   /** Appends one successful fetch; returns the refs to mark stale. Throws ScrapeFailure. */
-  #appendScrape(app: Appender, fetched: FetchResult, ts: number, report: ScrapeReport): Iterable<SeriesRef> {
+  async #appendScrape(app: Appender, fetched: FetchResult, ts: number, report: ScrapeReport, signal: AbortSignal): Promise<Iterable<SeriesRef>> {
     this.#lastLookup = null;
     this.#cacheStarted = false;
     if (!fetched.ok) throw new ScrapeFailure(fetched.error, 0);
@@ -201,7 +213,7 @@ export class TargetScraper implements ScrapeStep {
     report.scraped = n;
     const lookup = this.#cache.lookupParsed(parsed);
     this.#lastLookup = lookup;
-    this.#appendSamples(app, parsed, lookup, ts, report);
+    await this.#appendSamples(app, parsed, lookup, ts, report, signal);
     const stale = this.#tracked(this.#cache.unseenRefs());
     // After a successful non-empty scrape, entries it did not see are flushed.
     this.#cache.evict(1);
@@ -214,7 +226,19 @@ export class TargetScraper implements ScrapeStep {
     this.#cacheStarted = true;
   }
 
-  #appendSamples(app: Appender, parsed: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport): void {
+  async #appendSamples(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal): Promise<void> {
+    const own: { copy: DetachedSamples | null } = { copy: null };
+    try {
+      await this.#appendSampleSlices(app, live, lookup, scrapeTs, report, signal, (from) => (own.copy = live.detach(from)));
+    } finally {
+      own.copy?.free();
+    }
+  }
+
+  async #appendSampleSlices(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal, detach: (from: number) => SampleSource): Promise<void> {
+    let parsed: SampleSource = live;
+    const sliceMs = this.deps.sliceMs ?? DEFAULT_SLICE_MS;
+    let sliceStart = performance.now();
     const cfg = this.config;
     const { metrics } = this.deps;
     const honorTs = cfg.honor_timestamps;
@@ -224,6 +248,13 @@ export class TargetScraper implements ScrapeStep {
     let limitIndex = 0;
     const n = parsed.count;
     for (let i = 0; i < n; i++) {
+      if ((i & 255) === 255 && performance.now() - sliceStart >= sliceMs && i + 1 < n) {
+        // The rest no longer depends on the shared parse: other scrapes may parse meanwhile.
+        if (parsed === live) parsed = detach(i);
+        await yieldToEventLoop();
+        if (signal.aborted) throw new ScrapeFailure("scrape cancelled: its scrape loop was stopped", i);
+        sliceStart = performance.now();
+      }
       let ref = lookup.ref(i);
       if (ref === CACHE_DROPPED) continue;
       const hasTs = (parsed.flags[i]! & SAMPLE_HAS_TIMESTAMP) !== 0;
@@ -308,7 +339,7 @@ export class TargetScraper implements ScrapeStep {
   }
 
   /** Labels of a new series, or null when relabeling drops it; throws ScrapeFailure. */
-  #newSeriesLabels(parsed: ParsedSamples, i: number): Labels | null {
+  #newSeriesLabels(parsed: SampleSource, i: number): Labels | null {
     const decoded = parsed.labels(i);
     const exposed = new Map<string, string>(decoded.labels);
     exposed.set("__name__", decoded.name);
@@ -321,7 +352,7 @@ export class TargetScraper implements ScrapeStep {
     }
   }
 
-  #appendExemplar(app: Appender, parsed: ParsedSamples, i: number, ref: SeriesRef, sampleTs: number): void {
+  #appendExemplar(app: Appender, parsed: SampleSource, i: number, ref: SeriesRef, sampleTs: number): void {
     const labels = parseExemplarLabels(parsed.exemplarText(i));
     // Exemplar problems never fail a scrape.
     if (labels === null) return;
