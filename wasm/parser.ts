@@ -252,9 +252,7 @@ export class ParsedSamples {
 
   /**
    * A copy of this result that stays valid after the next parse (a scrape that yields to the
-   * event loop partway through its samples): the input and side arenas are copied into
-   * memory of its own and every range is moved there. Only samples from `from` on are kept.
-   * Call `free()` when done.
+   * event loop partway through its samples), samples from `from` on; see DetachedSamples.
    */
   detach(from = 0): DetachedSamples {
     return new DetachedSamples(this.#core, this, from);
@@ -324,7 +322,16 @@ export interface SampleSource {
   exemplarText(i: number): string;
 }
 
-/** See ParsedSamples.detach(). Fields before `from` are zero. */
+/** The WASM scratch that holds the current window of every detached result (one per core). */
+const windowScratch = new WeakMap<Core, { ptr: number; size: number }>();
+
+/**
+ * See ParsedSamples.detach(). The arenas are copied into JS memory (garbage once the scrape
+ * is done), and `window(from, to)` puts the bytes of samples [from, to) into one WASM scratch
+ * shared by all detached results of the core: series and exemplar ranges of those samples
+ * point into it until the next window() call on any of them. A caller that awaits must call
+ * window() again afterwards. Fields before `from` are zero.
+ */
 export class DetachedSamples implements SampleSource {
   readonly count: number;
   readonly seriesStart: Uint32Array;
@@ -337,49 +344,90 @@ export class DetachedSamples implements SampleSource {
   readonly exemplarValue: Float64Array;
   readonly exemplarTimestamp: Float64Array;
   readonly #core: Core;
-  #blocks: Array<[ptr: number, size: number]> = [];
+  /** Ranges as the parse gave them (addresses into the arenas). */
+  readonly #start: Uint32Array;
+  readonly #end: Uint32Array;
+  readonly #exStart: Uint32Array;
+  readonly #exEnd: Uint32Array;
+  readonly #arenas: Array<{ lo: number; hi: number; bytes: Uint8Array }>;
 
   constructor(core: Core, p: ParsedSamples, from: number) {
     this.#core = core;
     const n = (this.count = p.count);
-    const { input, side } = p.arenas();
-    // Copy each arena once into a block of our own; ranges move by the same offset.
-    const copy = ([start, end]: [number, number]): number => {
-      const size = Math.max(end - start, 1);
-      const ptr = core.exports.alloc(size);
-      this.#blocks.push([ptr, size]);
-      const u8 = core.views().u8;
-      u8.copyWithin(ptr, start, end);
-      return ptr - start;
-    };
-    const inDelta = copy(input);
-    const sideDelta = copy(side);
-    const move = (a: number) => (a >= input[0] && a < input[1] ? a + inDelta : a >= side[0] && a < side[1] ? a + sideDelta : a);
     const slice = <T extends Uint32Array | Float64Array | Uint8Array>(a: T): T => {
       const out = new (a.constructor as new (n: number) => T)(n);
       out.set(a.subarray(from) as T, from);
       return out;
     };
-    this.seriesStart = slice(p.seriesStart);
-    this.seriesEnd = slice(p.seriesEnd);
-    this.exemplarStart = slice(p.exemplarStart);
-    this.exemplarEnd = slice(p.exemplarEnd);
-    for (let i = from; i < n; i++) {
-      const s = this.seriesStart[i]!;
-      // A range lies in one arena: its end moves with its start.
-      this.seriesEnd[i] = this.seriesEnd[i]! + (move(s) - s);
-      this.seriesStart[i] = move(s);
-      const es = this.exemplarStart[i]!;
-      if (es !== this.exemplarEnd[i]) {
-        this.exemplarEnd[i] = this.exemplarEnd[i]! + (move(es) - es);
-        this.exemplarStart[i] = move(es);
-      }
-    }
+    this.#start = slice(p.seriesStart);
+    this.#end = slice(p.seriesEnd);
+    this.#exStart = slice(p.exemplarStart);
+    this.#exEnd = slice(p.exemplarEnd);
+    this.seriesStart = new Uint32Array(n);
+    this.seriesEnd = new Uint32Array(n);
+    this.exemplarStart = new Uint32Array(n);
+    this.exemplarEnd = new Uint32Array(n);
+    const { input, side } = p.arenas();
+    const u8 = p.memory;
+    this.#arenas = [input, side].map(([lo, hi]) => ({ lo, hi, bytes: u8.slice(lo, hi) }));
     this.value = slice(p.value);
     this.timestamp = slice(p.timestamp);
     this.flags = slice(p.flags);
     this.exemplarValue = slice(p.exemplarValue);
     this.exemplarTimestamp = slice(p.exemplarTimestamp);
+  }
+
+  /** Makes the series and exemplar ranges of samples [from, to) valid (see the class comment). */
+  window(from: number, to: number): void {
+    const arenas = this.#arenas;
+    const lo = arenas.map(() => Infinity);
+    const hi = arenas.map(() => -Infinity);
+    const which = (a: number) => (a >= arenas[0]!.lo && a < arenas[0]!.hi ? 0 : a >= arenas[1]!.lo && a < arenas[1]!.hi ? 1 : -1);
+    const span = (s: number, e: number) => {
+      if (s === e) return;
+      const k = which(s);
+      if (k < 0) return;
+      if (s < lo[k]!) lo[k] = s;
+      if (e > hi[k]!) hi[k] = e;
+    };
+    for (let i = from; i < to; i++) {
+      span(this.#start[i]!, this.#end[i]!);
+      span(this.#exStart[i]!, this.#exEnd[i]!);
+    }
+    let need = 0;
+    for (let k = 0; k < arenas.length; k++) if (hi[k]! > lo[k]!) need += hi[k]! - lo[k]!;
+    const core = this.#core;
+    let sc = windowScratch.get(core);
+    if (sc === undefined || sc.size < need) {
+      if (sc !== undefined) core.exports.free(sc.ptr, sc.size);
+      const size = Math.max(need, 64 * 1024, (sc?.size ?? 0) * 2);
+      sc = { ptr: core.exports.alloc(size), size };
+      windowScratch.set(core, sc);
+    }
+    const u8 = core.views().u8;
+    const delta: number[] = [];
+    let at = sc.ptr;
+    for (let k = 0; k < arenas.length; k++) {
+      if (!(hi[k]! > lo[k]!)) continue;
+      const a = arenas[k]!;
+      u8.set(a.bytes.subarray(lo[k]! - a.lo, hi[k]! - a.lo), at);
+      delta[k] = at - lo[k]!;
+      at += hi[k]! - lo[k]!;
+    }
+    const move = (x: number) => {
+      const k = which(x);
+      return k < 0 ? 0 : delta[k]!;
+    };
+    for (let i = from; i < to; i++) {
+      const s = this.#start[i]!;
+      const d = move(s);
+      this.seriesStart[i] = s + d;
+      this.seriesEnd[i] = this.#end[i]! + d;
+      const es = this.#exStart[i]!;
+      const de = move(es);
+      this.exemplarStart[i] = es + de;
+      this.exemplarEnd[i] = this.#exEnd[i]! + de;
+    }
   }
 
   valueBits(i: number): bigint {
@@ -392,12 +440,6 @@ export class DetachedSamples implements SampleSource {
 
   exemplarText(i: number): string {
     return decoder.decode(this.#core.views().u8.subarray(this.exemplarStart[i]!, this.exemplarEnd[i]!));
-  }
-
-  /** Returns the copied arenas to the core. */
-  free(): void {
-    for (const [ptr, size] of this.#blocks) this.#core.exports.free(ptr, size);
-    this.#blocks = [];
   }
 }
 

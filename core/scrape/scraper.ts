@@ -61,6 +61,8 @@ export interface ScraperDeps {
 /** Lets timers, I/O and other scrapes run. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const DEFAULT_SLICE_MS = 20;
+/** Samples between two looks at the clock (and, once detached, the size of a window). */
+const CHECK_EVERY = 512;
 
 const ERR_SAMPLE_LIMIT = "sample limit exceeded";
 const STALE_NAN_BITS = 0x7ff0000000000002n;
@@ -227,18 +229,11 @@ export class TargetScraper implements ScrapeStep {
   }
 
   async #appendSamples(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal): Promise<void> {
-    const own: { copy: DetachedSamples | null } = { copy: null };
-    try {
-      await this.#appendSampleSlices(app, live, lookup, scrapeTs, report, signal, (from) => (own.copy = live.detach(from)));
-    } finally {
-      own.copy?.free();
-    }
-  }
-
-  async #appendSampleSlices(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal, detach: (from: number) => SampleSource): Promise<void> {
     let parsed: SampleSource = live;
+    let detached: DetachedSamples | null = null;
     const sliceMs = this.deps.sliceMs ?? DEFAULT_SLICE_MS;
     let sliceStart = performance.now();
+    let nextCheck = CHECK_EVERY;
     const cfg = this.config;
     const { metrics } = this.deps;
     const honorTs = cfg.honor_timestamps;
@@ -248,12 +243,17 @@ export class TargetScraper implements ScrapeStep {
     let limitIndex = 0;
     const n = parsed.count;
     for (let i = 0; i < n; i++) {
-      if ((i & 255) === 255 && performance.now() - sliceStart >= sliceMs && i + 1 < n) {
-        // The rest no longer depends on the shared parse: other scrapes may parse meanwhile.
-        if (parsed === live) parsed = detach(i);
-        await yieldToEventLoop();
-        if (signal.aborted) throw new ScrapeFailure("scrape cancelled: its scrape loop was stopped", i);
-        sliceStart = performance.now();
+      if (i === nextCheck) {
+        nextCheck = i + CHECK_EVERY;
+        if (performance.now() - sliceStart >= sliceMs) {
+          // The rest no longer depends on the shared parse: other scrapes may parse meanwhile.
+          if (detached === null) parsed = detached = live.detach(i);
+          await yieldToEventLoop();
+          if (signal.aborted) throw new ScrapeFailure("scrape cancelled: its scrape loop was stopped", i);
+          sliceStart = performance.now();
+        }
+        // A detached result's bytes come into WASM memory one window at a time.
+        if (detached !== null) detached.window(i, Math.min(n, nextCheck));
       }
       let ref = lookup.ref(i);
       if (ref === CACHE_DROPPED) continue;

@@ -28,7 +28,27 @@ export function alloc(size: usize): usize {
     unchecked((freeLists[k] = load<usize>(head)));
     return head;
   }
+  if (k <= SLAB_MAX_SHIFT) return carve(k);
   return heap.alloc(<usize>1 << k);
+}
+
+// Small blocks (chunk headers and buffers, one or two per series) are carved from 64 KiB
+// slabs: the runtime's own allocator adds a header and 16-byte alignment padding to every
+// block it hands out (80 bytes for a 64-byte block), which at a million series is tens of MB.
+const SLAB_SHIFT: i32 = 16;
+const SLAB_MAX_SHIFT: i32 = 10; // blocks up to 1 KiB
+
+/** Splits a fresh slab into blocks of class k: returns the first, lists the rest. */
+function carve(k: i32): usize {
+  const size = <usize>1 << k;
+  const slab = heap.alloc(<usize>1 << SLAB_SHIFT);
+  let next: usize = 0;
+  for (let p = slab + (<usize>1 << SLAB_SHIFT) - size; p > slab; p -= size) {
+    store<usize>(p, next);
+    next = p;
+  }
+  unchecked((freeLists[k] = next));
+  return slab;
 }
 
 /** Returns a block from alloc(); `size` must be the size it was allocated with. */

@@ -75,10 +75,13 @@ const LEADING: usize = 40;
 const TRAILING: usize = 41;
 const PAD: usize = 42;
 
-const INITIAL_CAP: usize = 128;
+// A new chunk's buffer: 64 bytes, of which 32 are for samples (10–15 typical ones) and SLACK
+// stays free past the last byte; it doubles as the chunk fills (most end at 256 or 512 bytes).
+const INITIAL_CAP: usize = 64;
 // The largest sample is 4+64 timestamp bits plus 1+1+5+6+64 value bits (19 bytes); the first
-// one is a 10-byte varint plus 8 bytes. Writes touch up to 9 bytes past the current byte.
-const SLACK: usize = 48;
+// one is a 10-byte varint plus 8 bytes. Writes touch up to 9 bytes past the current byte, so
+// 19 + 9 bytes must be free before an append: SLACK is that, rounded up.
+const SLACK: usize = 32;
 
 export const STALE_NAN: u64 = 0x7ff0000000000002;
 
