@@ -50,4 +50,12 @@ export function registerProcessMetrics(registry: Registry, startTime = Date.now(
     return m ? [{ value: Number(m[1]) }] : [];
   });
   registry.collector("process_heap_bytes", "JavaScript heap in use, in bytes.", "gauge", () => [{ value: process.memoryUsage().heapUsed }]);
+  registry.collector("gleaner_memory_bytes", "Memory by area: the JavaScript heap in use and reserved, and the ArrayBuffers outside it (typed arrays, WebAssembly memory).", "gauge", () => {
+    const m = process.memoryUsage();
+    return [
+      { labels: { area: "js_heap_used" }, value: m.heapUsed },
+      { labels: { area: "js_heap_total" }, value: m.heapTotal },
+      { labels: { area: "array_buffers" }, value: m.arrayBuffers },
+    ];
+  });
 }

@@ -149,3 +149,13 @@ test("a loop released with end-of-run staleness after a plain stop marks its ser
   await clock.advance(60_000);
   expect(handed.stale).toEqual([]);
 });
+
+test("the status shows the duration the step reports (before its commit), as Prometheus's targets API does", async () => {
+  const clock = new ManualClock(0);
+  const step = Object.assign(new RecordingStep(clock, () => 7), { lastDurationMs: 3 });
+  const l = loop(clock, step, 0);
+  l.start();
+  await clock.advance(7);
+  expect(l.status().lastScrapeDurationMs).toBe(3);
+  await l.stop(false);
+});

@@ -22,6 +22,11 @@ export interface ScrapeStep {
   metadata?(): MetricMetadata[];
   /** True once the step's state went to the step of a new loop (cache reuse on reload). */
   readonly handedOver?: boolean;
+  /**
+   * The last scrape's duration as its `scrape_duration_seconds` reports it (fetch, parse,
+   * append; not the commit), in ms. Prometheus's targets API shows that same figure.
+   */
+  readonly lastDurationMs?: number;
 }
 
 /** Jitter up to min(interval/100, 2ms) is absorbed so delta-of-delta stays 0. */
@@ -78,7 +83,7 @@ export class ScrapeLoop implements Loop {
       }
       const end = clock.now();
       this.#lastScrapeTime = timestamp;
-      this.#status = { health: error === null ? "up" : "down", lastError: error ?? "", lastScrape: start, lastScrapeDurationMs: end - start };
+      this.#status = { health: error === null ? "up" : "down", lastError: error ?? "", lastScrape: start, lastScrapeDurationMs: this.step.lastDurationMs ?? end - start };
       if (error !== null) this.log.debug("Scrape failed", { target: this.target.url, err: error });
       // Ticks keep their phase. When the scrape overran a tick, that one tick fires at
       // once (as Go's ticker buffers one) and any further missed ticks are dropped.

@@ -22,6 +22,7 @@ import { type DetachedSamples, type ExpositionParser, type Format, type ParsedSa
 import { SAMPLE_EXEMPLAR_HAS_TIMESTAMP, SAMPLE_HAS_EXEMPLAR, SAMPLE_HAS_TIMESTAMP } from "../../wasm/assembly/abi.ts";
 import type { ScrapeStep } from "./loop.ts";
 import { MetadataCache } from "./metadata.ts";
+import { heavyScrapePermits } from "./permits.ts";
 import type { MetricMetadata } from "./pool.ts";
 import type { ScrapeMetrics } from "./metrics.ts";
 import { reportLabels, reportValues, type ScrapeReport } from "./report.ts";
@@ -146,6 +147,9 @@ export class TargetScraper implements ScrapeStep {
     this.#cache.destroy();
   }
 
+  /** See ScrapeStep.lastDurationMs. */
+  lastDurationMs = 0;
+
   async scrape(timestamp: number, forcedError: string | null, signal: AbortSignal): Promise<string | null> {
     const start = this.#elapsed();
     const fetched: FetchResult = forcedError !== null ? { ok: false, error: forcedError, bodySize: 0 } : await this.deps.fetch(signal);
@@ -172,6 +176,7 @@ export class TargetScraper implements ScrapeStep {
     }
     for (const ref of staleRefs) appendStaleIfKnown(app, ref, timestamp);
     report.durationSeconds = (this.#elapsed() - start) / 1000;
+    this.lastDurationMs = report.durationSeconds * 1000;
     this.#appendReport(app, report, timestamp);
     try {
       await app.commit();
@@ -229,6 +234,15 @@ export class TargetScraper implements ScrapeStep {
   }
 
   async #appendSamples(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal): Promise<void> {
+    const permit: { release: (() => void) | null } = { release: null };
+    try {
+      await this.#sampleLoop(app, live, lookup, scrapeTs, report, signal, permit);
+    } finally {
+      permit.release?.();
+    }
+  }
+
+  async #sampleLoop(app: Appender, live: ParsedSamples, lookup: BatchLookup, scrapeTs: number, report: ScrapeReport, signal: AbortSignal, permit: { release: (() => void) | null }): Promise<void> {
     let parsed: SampleSource = live;
     let detached: DetachedSamples | null = null;
     const sliceMs = this.deps.sliceMs ?? DEFAULT_SLICE_MS;
@@ -247,7 +261,11 @@ export class TargetScraper implements ScrapeStep {
         nextCheck = i + CHECK_EVERY;
         if (performance.now() - sliceStart >= sliceMs) {
           // The rest no longer depends on the shared parse: other scrapes may parse meanwhile.
-          if (detached === null) parsed = detached = live.detach(i);
+          if (detached === null) {
+            parsed = detached = live.detach(i);
+            // Wait for a turn when two sliced scrapes already run (see permits.ts).
+            permit.release = await heavyScrapePermits(this.deps.core).acquire();
+          }
           await yieldToEventLoop();
           if (signal.aborted) throw new ScrapeFailure("scrape cancelled: its scrape loop was stopped", i);
           sliceStart = performance.now();
