@@ -31,7 +31,8 @@ import type { Target } from "./target.ts";
 import { parseExemplarLabels } from "./exemplar-labels.ts";
 
 export type FetchResult =
-  | { ok: true; body: Uint8Array; contentType: string }
+  /** `release`: the body's buffer goes back to its pool (called once the body is parsed). */
+  | { ok: true; body: Uint8Array; contentType: string; release?: () => void }
   /** `bodySize`: -1 after the body size limit, 0 after other HTTP-level failures. */
   | { ok: false; error: string; bodySize: number; bodyLimit?: boolean };
 
@@ -168,6 +169,7 @@ export class TargetScraper implements ScrapeStep {
       staleRefs = await this.#appendScrape(app, fetched, timestamp, report, signal);
       report.up = true;
     } catch (err) {
+      if (fetched.ok) fetched.release?.();
       if (!(err instanceof ScrapeFailure) && !(err instanceof AppendError)) throw err;
       error = err.message;
       await app.rollback();
@@ -199,6 +201,7 @@ export class TargetScraper implements ScrapeStep {
     if (!fetched.ok) throw new ScrapeFailure(fetched.error, 0);
     if (fetched.body.length === 0) {
       // An empty 200 body is a success with no samples: everything goes stale.
+      fetched.release?.();
       this.#beginScrape();
       return this.#tracked(this.#cache.unseenRefs());
     }
@@ -206,6 +209,8 @@ export class TargetScraper implements ScrapeStep {
     if (typeof format !== "number") throw new ScrapeFailure(format.error, 0);
     // Native histograms are not stored yet: their classic parts are scraped (see the config warning).
     const parsed = this.deps.parser.parse(fetched.body, format, { ignoreNativeHistograms: true });
+    // The body is in WASM memory now: its buffer can serve another scrape.
+    fetched.release?.();
     if (!parsed.ok) {
       // As with Prometheus's incremental parser, the series before the bad line count as
       // seen (they get no stale marker) and as scraped.

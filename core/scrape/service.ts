@@ -15,7 +15,7 @@ import type { Storage } from "../../storage/types.ts";
 import { core as sharedCore, type Core } from "../../wasm/index.ts";
 import { ExpositionParser, Format } from "../../wasm/parser.ts";
 import { realClock, type Clock } from "./clock.ts";
-import { BodyBuffer, buildAcceptHeader, ScrapeClient, selectFormat } from "./http/index.ts";
+import { BodyBufferPool, buildAcceptHeader, ScrapeClient, selectFormat } from "./http/index.ts";
 import { ScrapeLoop } from "./loop.ts";
 import { ScrapeManager } from "./manager.ts";
 import { ScrapeMetrics } from "./metrics.ts";
@@ -94,10 +94,12 @@ export class ScrapeService {
     return client;
   }
 
+  /** Body buffers for every loop (see BodyBufferPool). */
+  readonly #bodies = new BodyBufferPool();
+
   #newLoop(target: Target, config: ScrapeConfig, poolSignal: AbortSignal, previous?: Loop): Loop {
     const client = this.#clientFor(config);
     const acceptHeader = buildAcceptHeader(config.scrape_protocols, config.metric_name_escaping_scheme);
-    const buffer = new BodyBuffer();
     const select: FormatSelector = (contentType) => {
       const s = selectFormat(contentType, config.fallback_scrape_protocol);
       return s.ok ? FORMAT_IDS[s.format] : { error: s.error };
@@ -119,7 +121,7 @@ export class ScrapeService {
           bodySizeLimit: config.body_size_limit,
           enableCompression: config.enable_compression,
           signal,
-          buffer,
+          pool: this.#bodies,
         }),
     }, inherited);
     const offset = scrapeOffset(target.hash, this.#seed, target.intervalMs, this.#clock.now());

@@ -359,7 +359,12 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   #registerMetrics(r: Registry): void {
     const h = this.head.counters;
     r.collector("prometheus_tsdb_head_series", "Total number of series in the head block.", "gauge", () => [{ value: this.head.seriesCount }]);
-    r.collector("gleaner_wasm_memory_bytes", "Size of the WebAssembly core's memory (scrape caches, head chunks, parser arenas); it never shrinks.", "gauge", () => (this.#core === null ? [] : [{ value: this.#core.exports.memory.buffer.byteLength }]));
+    r.collector("gleaner_wasm_memory_bytes", "The WebAssembly core's memory (scrape caches, head chunks, parser arenas): reserved (it grows by doubling and never shrinks) and allocated.", "gauge", () => {
+      const core = this.#core;
+      if (core === null) return [];
+      const allocated = (core.exports as unknown as { allocHeapBytes(): number }).allocHeapBytes();
+      return [{ labels: { state: "reserved" }, value: core.exports.memory.buffer.byteLength }, { labels: { state: "allocated" }, value: allocated }];
+    });
     r.collector("prometheus_tsdb_head_chunks", "Total number of chunks in the head block.", "gauge", () => [{ value: this.head.chunkCount }]);
     r.collector("prometheus_tsdb_head_samples_appended_total", "Total number of appended samples.", "counter", () => [{ labels: { type: "float" }, value: h.samplesAppended }]);
     r.collector("prometheus_tsdb_head_chunks_created_total", "Total number of chunks created in the head.", "counter", () => [{ value: h.chunksCreated }]);

@@ -29,7 +29,14 @@ export function alloc(size: usize): usize {
     return head;
   }
   if (k <= SLAB_MAX_SHIFT) return carve(k);
+  heapBytes += <usize>1 << k;
   return heap.alloc(<usize>1 << k);
+}
+
+/** Bytes taken from the runtime so far (blocks on free lists included; never decreases). */
+let heapBytes: usize = 0;
+export function allocHeapBytes(): usize {
+  return heapBytes;
 }
 
 // Small blocks (chunk headers and buffers, one or two per series) are carved from 64 KiB
@@ -41,6 +48,7 @@ const SLAB_MAX_SHIFT: i32 = 10; // blocks up to 1 KiB
 /** Splits a fresh slab into blocks of class k: returns the first, lists the rest. */
 function carve(k: i32): usize {
   const size = <usize>1 << k;
+  heapBytes += <usize>1 << SLAB_SHIFT;
   const slab = heap.alloc(<usize>1 << SLAB_SHIFT);
   let next: usize = 0;
   for (let p = slab + (<usize>1 << SLAB_SHIFT) - size; p > slab; p -= size) {

@@ -2,7 +2,7 @@
 // Each module adds one `export ... from` line; keep them sorted by file.
 import { ABI_VERSION } from "./abi";
 
-export { alloc, free } from "./alloc";
+export { alloc, allocHeapBytes, free } from "./alloc";
 
 export function abiVersion(): i32 {
   return ABI_VERSION;

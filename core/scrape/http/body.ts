@@ -46,6 +46,30 @@ export class BodyBuffer {
   }
 }
 
+/**
+ * Body buffers shared by the loops of a scrape service: a loop takes one for a scrape and
+ * gives it back as soon as the body is in WASM memory, so memory holds as many buffers as
+ * scrapes are in flight (a few), not one per target sized to its largest body (2.5 MB × 50
+ * targets at 1M series).
+ */
+export class BodyBufferPool {
+  readonly #idle: BodyBuffer[] = [];
+
+  constructor(readonly maxIdle = 4) {}
+
+  take(): BodyBuffer {
+    return this.#idle.pop() ?? new BodyBuffer();
+  }
+
+  give(b: BodyBuffer): void {
+    if (this.#idle.length < this.maxIdle) this.#idle.push(b);
+  }
+
+  get idle(): number {
+    return this.#idle.length;
+  }
+}
+
 export class BodyLimitError extends Error {
   override readonly name = "BodyLimitError";
   constructor() {

@@ -374,3 +374,25 @@ describe("credentials and custom headers", () => {
     expect(server.requests.length).toBe(0);
   });
 });
+
+test("pooled body buffers go back to the pool on release and after a failure, and are reused", async () => {
+  const { BodyBufferPool } = await import("./body.ts");
+  const pool = new BodyBufferPool(2);
+  const srv = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (new URL(req.url).pathname === "/fail" ? new Response("no", { status: 500 }) : new Response("a 1\n")) });
+  try {
+    const client = new ScrapeClient(httpConfig());
+    const opts = { timeoutMs: 2000, acceptHeader: "text/plain", bodySizeLimit: 0, enableCompression: false, pool };
+    const a = await client.scrape(`http://127.0.0.1:${srv.port}/metrics`, opts);
+    expect(a.ok && new TextDecoder().decode(a.body)).toBe("a 1\n");
+    expect(pool.idle).toBe(0);
+    if (a.ok) a.release!();
+    if (a.ok) a.release!();
+    expect(pool.idle).toBe(1);
+    const b = await client.scrape(`http://127.0.0.1:${srv.port}/fail`, opts);
+    expect(b.ok).toBe(false);
+    expect(pool.idle).toBe(1);
+    client.close();
+  } finally {
+    srv.stop(true);
+  }
+});

@@ -6,7 +6,7 @@
 import type { HttpClientConfig } from "../../config/types.ts";
 import { formatDuration } from "../../config/duration.ts";
 import { formatTimeoutSeconds } from "./accept.ts";
-import { BodyBuffer, BodyLimitError, GzipError, readBody } from "./body.ts";
+import { BodyBuffer, BodyLimitError, GzipError, readBody, type BodyBufferPool } from "./body.ts";
 import { ScrapeError, ScrapeSetupError } from "./errors.ts";
 import { DEFAULT_USER_AGENT, HttpClient, MAX_REDIRECTS, type HttpClientOptions } from "./http-client.ts";
 
@@ -25,6 +25,8 @@ export interface ScrapeOptions {
   signal?: AbortSignal;
   /** Reused by one loop across scrapes; the body returned is a view into it. */
   buffer?: BodyBuffer;
+  /** Without `buffer`: take one from this pool; the result's `release()` gives it back. */
+  pool?: BodyBufferPool;
 }
 
 export type ScrapeResult =
@@ -36,6 +38,8 @@ export type ScrapeResult =
       contentType: string;
       /** Decompressed size in bytes (`scrape_body_size_bytes`). */
       bodySize: number;
+      /** Gives a pooled buffer back: `body` must not be read afterwards. */
+      release?: () => void;
     }
   | {
       ok: false;
@@ -82,11 +86,22 @@ export class ScrapeClient {
     const onCancel = () => ctl.abort(CANCELED);
     if (outer?.aborted) ctl.abort(CANCELED);
     else outer?.addEventListener("abort", onCancel, { once: true });
+    let pooled: BodyBuffer | null = null;
     try {
-      const buffer = opts.buffer ?? new BodyBuffer();
+      pooled = opts.buffer === undefined && opts.pool !== undefined ? opts.pool.take() : null;
+      const buffer = opts.buffer ?? pooled ?? new BodyBuffer();
       const { body, contentType } = await this.#fetch(url, opts, ctl.signal, buffer);
-      return { ok: true, body, contentType, bodySize: body.length };
+      if (pooled === null) return { ok: true, body, contentType, bodySize: body.length };
+      const taken = pooled;
+      pooled = null;
+      let given = false;
+      const release = () => {
+        if (!given) opts.pool!.give(taken);
+        given = true;
+      };
+      return { ok: true, body, contentType, bodySize: body.length, release };
     } catch (err) {
+      if (pooled !== null) opts.pool!.give(pooled);
       const failure = this.#classify(url, err, ctl.signal, opts.timeoutMs);
       // Drop whatever is left of the response (and its connection).
       if (!ctl.signal.aborted) ctl.abort(CANCELED);
