@@ -55,6 +55,6 @@ describe("SeriesStore", () => {
     const s = new SeriesStore();
     for (let i = 1; i <= 100_000; i++) s.add(i, series(i));
     const m = s.memory();
-    expect((m.labelIds + m.refArrays + m.hashSlots) / 100_000).toBeLessThan(120);
+    expect((m.labelIds + m.refArrays + m.hashSlots) / 100_000).toBeLessThan(60);
   });
 });

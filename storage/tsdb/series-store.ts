@@ -1,12 +1,13 @@
 /**
  * The head's series labels without a JS object per series. Label names and values are
  * interned once into a symbol table; each series' label set is a run of symbol ids (name,
- * value, name, value, …, sorted by name) in one growable Uint32Array pool, found by ref
- * through two typed arrays (run start, pair count). Series are looked up by labels through an
+ * value, name, value, …, sorted by name) written as LEB128 varints into one growable
+ * Uint8Array pool (names and most values take one byte), found by ref through typed arrays
+ * (run start, run length in bytes, pair count). Series are looked up by labels through an
  * open-addressing hash table of refs (Int32Array, linear probing, backward-shift deletion)
- * keyed on a hash of the id run, confirmed by comparing the ids.
+ * keyed on a hash of the run, confirmed by comparing its bytes.
  *
- * With ~8 labels a series costs about 64 B of ids, 9 B of per-ref arrays and ~8 B of hash
+ * With ~8 labels a series costs about 20 B of ids, 11 B of per-ref arrays and ~8 B of hash
  * slots, against ~500 B for a Labels object, its key string and a Map entry; and the garbage
  * collector has nothing per series to trace. `labels(ref)` builds a Labels on demand (queries,
  * WAL checkpoints, block store series), from interned strings.
@@ -59,18 +60,19 @@ const EMPTY = 0;
 
 export class SeriesStore {
   readonly symbols = new Symbols();
-  /** Per ref: the run's start in #pool, its pair count (0: no series), its hash. */
+  /** Per ref: the run's start in #pool, its length in bytes, its pair count (0: no series), its hash. */
   #start = new Uint32Array(1024);
+  #bytes = new Uint16Array(1024);
   #pairs = new Uint8Array(1024);
   #hash = new Uint32Array(1024);
-  #pool = new Uint32Array(1 << 16);
+  #pool = new Uint8Array(1 << 16);
   #used = 0;
   /** Pool entries of removed series (compacted away when they outnumber the live ones). */
   #dead = 0;
   #slots = new Int32Array(1024);
   #count = 0;
-  /** Scratch for the ids of a lookup. */
-  #scratch = new Uint32Array(64);
+  /** Scratch for the encoded run of a lookup. */
+  #scratch = new Uint8Array(256);
 
   get count(): number {
     return this.#count;
@@ -80,18 +82,24 @@ export class SeriesStore {
     return ref > 0 && ref < this.#pairs.length && this.#pairs[ref]! !== 0;
   }
 
-  /** Fills #scratch with the ids of `labels`; false when a string was never interned. */
-  #idsOf(labels: Labels, intern: boolean): number {
-    const n = labels.size * 2;
-    if (n > this.#scratch.length) this.#scratch = new Uint32Array(n * 2);
+  /** Encodes the ids of `labels` into #scratch; returns the byte length, −1 when a string was never interned. */
+  #encode(labels: Labels, intern: boolean): number {
+    if (labels.size * 10 > this.#scratch.length) this.#scratch = new Uint8Array(labels.size * 20);
     const s = this.#scratch;
     let k = 0;
+    const put = (id: number) => {
+      while (id >= 0x80) {
+        s[k++] = (id & 0x7f) | 0x80;
+        id >>>= 7;
+      }
+      s[k++] = id;
+    };
     for (const [name, value] of labels) {
       const a = intern ? this.symbols.intern(name) : this.symbols.find(name);
       const b = intern ? this.symbols.intern(value) : this.symbols.find(value);
       if (a < 0 || b < 0) return -1;
-      s[k++] = a;
-      s[k++] = b;
+      put(a);
+      put(b);
     }
     return k;
   }
@@ -99,12 +107,14 @@ export class SeriesStore {
   #hashOf(n: number): number {
     let h = 0x811c9dc5 ^ n;
     const s = this.#scratch;
-    for (let i = 0; i < n; i++) h = mixHash(h, s[i]!);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) h = mixHash(h, s[i]! | (s[i + 1]! << 8) | (s[i + 2]! << 16) | (s[i + 3]! << 24));
+    for (; i < n; i++) h = mixHash(h, s[i]!);
     return h === 0 ? 1 : h;
   }
 
   #sameRun(ref: number, n: number): boolean {
-    if (this.#pairs[ref]! * 2 !== n) return false;
+    if (this.#bytes[ref] !== n) return false;
     const p = this.#pool;
     const s = this.#scratch;
     const at = this.#start[ref]!;
@@ -112,9 +122,31 @@ export class SeriesStore {
     return true;
   }
 
+  /** Decodes the ids of `ref` (names and values interleaved) into `out`; returns how many. */
+  #ids(ref: number, out: number[]): number {
+    const p = this.#pool;
+    let at = this.#start[ref]!;
+    const end = at + this.#bytes[ref]!;
+    let k = 0;
+    while (at < end) {
+      let id = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = p[at++]!;
+        id |= (b & 0x7f) << shift;
+        shift += 7;
+      } while (b & 0x80);
+      out[k++] = id >>> 0;
+    }
+    return k;
+  }
+
+  readonly #idScratch: number[] = [];
+
   /** The ref of the series with exactly `labels`, or undefined. */
   find(labels: Labels): number | undefined {
-    const n = this.#idsOf(labels, false);
+    const n = this.#encode(labels, false);
     if (n <= 0) return undefined;
     const h = this.#hashOf(n);
     const slots = this.#slots;
@@ -129,13 +161,15 @@ export class SeriesStore {
   /** Stores `labels` under `ref` (which must be free). */
   add(ref: number, labels: Labels): void {
     if (labels.size === 0) throw new RangeError("Cannot store a series without labels");
-    const n = this.#idsOf(labels, true);
     if (labels.size > 255) throw new RangeError(`Cannot store series ${labels.toString()}: more than 255 labels`);
+    const n = this.#encode(labels, true);
+    if (n > 0xffff) throw new RangeError(`Cannot store series ${labels.toString()}: its label ids take more than 64 KiB`);
     this.#growRefs(ref);
     if (this.#used + n > this.#pool.length) this.#growPool(n);
     this.#pool.set(this.#scratch.subarray(0, n), this.#used);
     this.#start[ref] = this.#used;
-    this.#pairs[ref] = n / 2;
+    this.#bytes[ref] = n;
+    this.#pairs[ref] = labels.size;
     this.#used += n;
     const h = this.#hashOf(n);
     this.#hash[ref] = h;
@@ -172,7 +206,7 @@ export class SeriesStore {
       }
     }
     slots[hole] = EMPTY;
-    this.#dead += this.#pairs[ref]! * 2;
+    this.#dead += this.#bytes[ref]!;
     this.#pairs[ref] = 0;
     this.#count--;
     if (this.#dead > 4096 && this.#dead > this.#used - this.#dead) this.#compactPool();
@@ -180,31 +214,28 @@ export class SeriesStore {
 
   /** Calls `fn(nameId, valueId)` for each label of `ref`, in name order. */
   forEachPair(ref: number, fn: (name: number, value: number) => void): void {
-    const at = this.#start[ref]!;
-    const end = at + this.#pairs[ref]! * 2;
-    const p = this.#pool;
-    for (let i = at; i < end; i += 2) fn(p[i]!, p[i + 1]!);
+    const ids = this.#idScratch;
+    const n = this.#ids(ref, ids);
+    for (let i = 0; i < n; i += 2) fn(ids[i]!, ids[i + 1]!);
   }
 
   /** The value of label `name` of `ref` ("" when absent), without building a Labels. */
   value(ref: number, name: string): string {
     const id = this.symbols.find(name);
     if (id < 0 || !this.has(ref)) return "";
-    const at = this.#start[ref]!;
-    const end = at + this.#pairs[ref]! * 2;
-    const p = this.#pool;
-    for (let i = at; i < end; i += 2) if (p[i] === id) return this.symbols.str(p[i + 1]!);
+    const ids = this.#idScratch;
+    const n = this.#ids(ref, ids);
+    for (let i = 0; i < n; i += 2) if (ids[i] === id) return this.symbols.str(ids[i + 1]!);
     return "";
   }
 
   /** The labels of `ref`, built from interned strings; undefined when there is no such series. */
   labels(ref: number): Labels | undefined {
     if (!this.has(ref)) return undefined;
-    const at = this.#start[ref]!;
-    const n = this.#pairs[ref]! * 2;
+    const ids = this.#idScratch;
+    const n = this.#ids(ref, ids);
     const flat = new Array<string>(n);
-    const p = this.#pool;
-    for (let i = 0; i < n; i++) flat[i] = this.symbols.str(p[at + i]!);
+    for (let i = 0; i < n; i++) flat[i] = this.symbols.str(ids[i]!);
     return Labels.fromSorted(flat);
   }
 
@@ -212,7 +243,7 @@ export class SeriesStore {
   memory(): { labelIds: number; refArrays: number; hashSlots: number; symbols: number } {
     return {
       labelIds: this.#pool.byteLength,
-      refArrays: this.#start.byteLength + this.#pairs.byteLength + this.#hash.byteLength,
+      refArrays: this.#start.byteLength + this.#bytes.byteLength + this.#pairs.byteLength + this.#hash.byteLength,
       hashSlots: this.#slots.byteLength,
       symbols: this.symbols.bytes(),
     };
@@ -222,12 +253,13 @@ export class SeriesStore {
     let n = this.#start.length;
     if (ref < n) return;
     while (n <= ref) n *= 2;
-    const grow = <T extends Uint32Array | Uint8Array>(a: T): T => {
+    const grow = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
       return b;
     };
     this.#start = grow(this.#start);
+    this.#bytes = grow(this.#bytes);
     this.#pairs = grow(this.#pairs);
     this.#hash = grow(this.#hash);
   }
@@ -236,17 +268,18 @@ export class SeriesStore {
     // 1.5× growth: the pool is the biggest array here, and doubling would waste up to half.
     let n = this.#pool.length;
     while (n < this.#used + need) n = Math.ceil(n * 1.5);
-    const b = new Uint32Array(n);
+    const b = new Uint8Array(n);
     b.set(this.#pool.subarray(0, this.#used));
     this.#pool = b;
   }
 
   #compactPool(): void {
     const live = this.#used - this.#dead;
-    const b = new Uint32Array(Math.max(1 << 16, Math.ceil(live * 1.25)));
+    const b = new Uint8Array(Math.max(1 << 16, Math.ceil(live * 1.25)));
     let at = 0;
     for (let ref = 1; ref < this.#pairs.length; ref++) {
-      const n = this.#pairs[ref]! * 2;
+      if (this.#pairs[ref] === 0) continue;
+      const n = this.#bytes[ref]!;
       if (n === 0) continue;
       b.set(this.#pool.subarray(this.#start[ref]!, this.#start[ref]! + n), at);
       this.#start[ref] = at;
