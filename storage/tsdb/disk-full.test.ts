@@ -36,7 +36,7 @@ describe.skipIf(!mounted)("a full disk", () => {
     let t = T0;
     const commit = async () => {
       const a = db.appender();
-      for (const l of series) a.append(0, l, t, t);
+      for (const l of series) a.append(0, l, t, t + Math.random());
       t += 1000;
       await a.commit();
     };

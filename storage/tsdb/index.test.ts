@@ -131,7 +131,7 @@ test("a series that went quiet moves to the block store, and leaves the head onc
 
 test("after chunks are flushed, old WAL segments are checkpointed away and a restart has every sample once", async () => {
   const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
-  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 4096 };
+  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 1024 };
   const db = await Tsdb.open(opts);
   await write(db, 5, 0, 250); // every series cuts two chunks; the WAL rolls over many 4 KiB segments
   await db.flush();
@@ -149,7 +149,7 @@ test("after chunks are flushed, old WAL segments are checkpointed away and a res
 
 test("exemplars are stored on commit, survive a restart and a checkpoint, and a rolled-back one is not", async () => {
   const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
-  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 4096, maxExemplars: 1000 };
+  const opts = { dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => T0 + 2 * 3_600_000, flushIntervalMs: 3_600_000, walSegmentSize: 1024, maxExemplars: 1000 };
   const db = await Tsdb.open(opts);
   const trace = (k: number) => ({ labels: Labels.from({ trace_id: `t${k}` }), value: k, timestamp: T0 + k * 15_000 });
   for (let k = 0; k < 250; k++) {

@@ -1,22 +1,25 @@
 /**
- * Record framing and the transaction payload of the write-ahead log (format: see index.ts).
+ * Record framing and the transaction payloads of the write-ahead log (format: see index.ts):
+ * type 1 (plain: varint refs and timestamp deltas, raw value bits) is still read, and still
+ * written by `encodeTx` for tests and benchmarks; type 2 bodies (`encodeBody`, the compact
+ * sample section of compact.ts) are what the WAL writes, compressed by compress.ts.
  *
- * Encoding is one pass over struct-of-arrays input into a reused scratch buffer: varints
- * for counts, refs and timestamp deltas, one memcpy for the value bits. Little-endian
- * hosts only (the value block is the Float64Array's own bytes).
+ * Encoding is one pass over struct-of-arrays input into a reused scratch buffer. Little-endian
+ * hosts only (type 1's value block is the Float64Array's own bytes).
  */
 import { Labels } from "../../../core/model/labels.ts";
 import type { WalExemplar, WalSamples, WalSeries } from "./index.ts";
 import { withRoom } from "../../bytes.ts";
 import { putVarint } from "../../varint.ts";
+import { STALE_HI, STALE_LO, compactBound, getRuns, getValues, putRuns, putValues, REFS_DELTAS, REFS_RUNS, TS_DELTAS as C_TS_DELTAS, TS_RAW as C_TS_RAW, TS_SHARED, tsMode } from "./compact.ts";
 
+/** The plain transaction record (read forever; no longer written by the WAL). */
 export const RECORD_TX = 1;
+/** A transaction whose body (compact samples) is stored or zstd-compressed: see compress.ts. */
+export const RECORD_TX_Z = 2;
 /** type u8 + payload length u32 LE. */
 export const HEADER_BYTES = 5;
 export const CRC_BYTES = 4;
-/** StaleNaN (0x7ff0000000000002) as the two little-endian u32 halves. */
-const STALE_LO = 0x00000002;
-const STALE_HI = 0x7ff00000;
 const TS_DELTAS = 0;
 const TS_RAW = 1;
 
@@ -30,14 +33,66 @@ const utf8d = new TextDecoder("utf-8", { fatal: false });
 export class Encoder {
   #buf = new Uint8Array(1 << 16);
   #pos = 0;
+  #prevSeriesRef = 0;
 
-  /** Frames one transaction; the returned bytes are a copy the caller owns. */
+  /** Frames one type-1 transaction; the returned bytes are a copy the caller owns. */
   encodeTx(series: readonly WalSeries[], s: WalSamples): Uint8Array {
     this.#pos = HEADER_BYTES;
     this.#series(series);
     this.#samples(s);
     if (s.exemplars !== undefined && s.exemplars.length > 0) this.#exemplars(s.exemplars);
     return this.#frame(RECORD_TX);
+  }
+
+  /** The body of a type-2 transaction (series, compact samples, exemplars); a copy the caller owns. */
+  encodeBody(series: readonly WalSeries[], s: WalSamples): Uint8Array {
+    this.begin(series.length);
+    this.seriesRange(series, 0, series.length);
+    this.tail(s);
+    return this.#buf.slice(0, this.#pos);
+  }
+
+  /** The part of a type-2 body after the series (samples, exemplars); a copy the caller owns. */
+  encodeTail(s: WalSamples): Uint8Array {
+    this.#pos = 0;
+    this.tail(s);
+    return this.#buf.slice(0, this.#pos);
+  }
+
+  // A body piece by piece (for a commit too big to encode in one go): begin(), seriesRange()
+  // until all are in, then tail() or bytes(), then take().
+
+  begin(nSeries: number): void {
+    this.#pos = 0;
+    this.#prevSeriesRef = 0;
+    this.#varint(nSeries);
+  }
+
+  seriesRange(series: readonly WalSeries[], from: number, to: number): void {
+    let prev = this.#prevSeriesRef;
+    for (let i = from; i < to; i++) {
+      const s = series[i]!;
+      this.#varint(zigzag(s.ref - prev));
+      prev = s.ref;
+      this.#labels(s.labels);
+    }
+    this.#prevSeriesRef = prev;
+  }
+
+  tail(s: WalSamples): void {
+    this.#compactSamples(s);
+    if (s.exemplars !== undefined && s.exemplars.length > 0) this.#exemplars(s.exemplars);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+
+  /** The bytes written since begin(), without a copy: only for an encoder used once. */
+  take(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
   }
 
   #frame(type: number): Uint8Array {
@@ -92,12 +147,8 @@ export class Encoder {
 
   #series(series: readonly WalSeries[]): void {
     this.#varint(series.length);
-    let prev = 0;
-    for (const s of series) {
-      this.#varint(zigzag(s.ref - prev));
-      prev = s.ref;
-      this.#labels(s.labels);
-    }
+    this.#prevSeriesRef = 0;
+    this.seriesRange(series, 0, series.length);
   }
 
   #labels(labels: Labels): void {
@@ -125,15 +176,37 @@ export class Encoder {
     }
   }
 
-  #samples(s: WalSamples): void {
-    const n = s.count;
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Cannot encode WAL samples: count must be a non-negative integer, got ${n}`);
+  #compactSamples(s: WalSamples): void {
+    const n = checkSamples(s);
     this.#varint(n);
     if (n === 0) return;
     const { refs, ts, values, stale } = s;
-    if (refs.length < n || ts.length < n || values.length < n || stale.length < n) {
-      throw new RangeError(`Cannot encode WAL samples: count ${n} exceeds an array's length`);
+    const tmode = tsMode(ts, n);
+    this.#ensure(compactBound(n));
+    const b = this.#buf;
+    let p = this.#pos;
+    const layoutAt = p++;
+    const q = putRuns(b, p, refs, n);
+    b[layoutAt] = tmode | ((q < 0 ? REFS_DELTAS : REFS_RUNS) << 2);
+    p = q < 0 ? putRefs(b, p, refs, n) : q;
+    if (tmode === TS_SHARED) {
+      p = putF64(b, p, ts, 0, 1);
+    } else if (tmode === C_TS_DELTAS) {
+      p = putF64(b, p, ts, 0, 1);
+      p = putTsDeltas(b, p, ts, n);
+    } else {
+      p = putF64(b, p, ts, 0, n);
     }
+    const tagsAt = p;
+    p = putValues(b, tagsAt, tagsAt + ((n + 1) >> 1), values, stale, n);
+    this.#pos = p;
+  }
+
+  #samples(s: WalSamples): void {
+    const n = checkSamples(s);
+    this.#varint(n);
+    if (n === 0) return;
+    const { refs, ts, values, stale } = s;
     const mode = allInt32Deltas(ts, n) ? TS_DELTAS : TS_RAW;
     // refs ≤ 5 bytes (zigzag of a u32 delta < 2^33), ts ≤ 5 or 8, values 8.
     this.#ensure(1 + 8 + n * (5 + 8 + 8) + 8);
@@ -154,25 +227,26 @@ export class Encoder {
   }
 }
 
+/** Validates a sample batch before anything is written; returns its count. */
+export function checkSamples(s: WalSamples): number {
+  const n = s.count;
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`Cannot encode WAL samples: count must be a non-negative integer, got ${n}`);
+  if (s.refs.length < n || s.ts.length < n || s.values.length < n || s.stale.length < n) {
+    throw new RangeError(`Cannot encode WAL samples: count ${n} exceeds an array's length`);
+  }
+  return n;
+}
+
 export interface DecodedTx {
   series: WalSeries[];
   samples: WalSamples | null;
   exemplars: WalExemplar[] | null;
 }
 
-/** Parses one transaction payload (without framing); throws SyntaxError when malformed. */
+/** Parses one type-1 transaction payload (without framing); throws SyntaxError when malformed. */
 export function decodeTx(b: Uint8Array, start: number, end: number): DecodedTx {
   const r = new Reader(b, start, end);
-  const ns = r.varint();
-  const series: WalSeries[] = [];
-  let ref = 0;
-  for (let k = 0; k < ns; k++) {
-    ref += unzigzag(r.varint());
-    const nl = r.varint();
-    const flat: string[] = [];
-    for (let j = 0; j < nl; j++) flat.push(r.string(), r.string());
-    series.push({ ref, labels: Labels.fromSorted(flat) });
-  }
+  const series = decodeSeries(r);
   const n = r.varint();
   if (n === 0) return { series, samples: null, exemplars: decodeExemplars(r) };
   const mode = r.byte();
@@ -194,6 +268,85 @@ export function decodeTx(b: Uint8Array, start: number, end: number): DecodedTx {
   const exemplars = decodeExemplars(r);
   const stale = findStale(new Uint32Array(values.buffer), n);
   return { series, samples: { count: n, refs, ts, values, stale }, exemplars };
+}
+
+/** Parses one type-2 body (after decompression); throws SyntaxError when malformed. */
+export function decodeBody(b: Uint8Array, start: number, end: number): DecodedTx {
+  const r = new Reader(b, start, end);
+  const series = decodeSeries(r);
+  const n = r.varint();
+  if (n === 0) return { series, samples: null, exemplars: decodeExemplars(r) };
+  // Every sample takes at least half a byte (its code): a bigger count is corruption, not an allocation.
+  if (n > (end - r.p) * 2) throw new SyntaxError(`${n} samples cannot fit in ${end - r.p} bytes`);
+  const layout = r.byte();
+  const tmode = layout & 3;
+  const refsMode = layout >> 2;
+  const refs = new Uint32Array(n);
+  if (refsMode === REFS_RUNS) r.p = getRuns(b, r.p, end, refs, n);
+  else if (refsMode === REFS_DELTAS) r.p = getRefs(b, r.p, end, refs, n);
+  else throw new SyntaxError(`unknown sample layout ${layout}`);
+  if (r.p < 0) throw new SyntaxError("sample refs are malformed or run past the payload");
+  const ts = new Float64Array(n);
+  if (tmode === TS_SHARED) {
+    r.f64s(ts, 1);
+    ts.fill(ts[0]!);
+  } else if (tmode === C_TS_DELTAS) {
+    r.f64s(ts, 1);
+    r.p = getTsDeltas(b, r.p, end, ts, n);
+    if (r.p < 0) throw new SyntaxError("timestamp deltas run past the payload or exceed int32");
+  } else if (tmode === C_TS_RAW) {
+    r.f64s(ts, n);
+  } else {
+    throw new SyntaxError(`unknown sample layout ${layout}`);
+  }
+  const tagsAt = r.p;
+  const tagBytes = (n + 1) >> 1;
+  if (tagsAt + tagBytes > end) throw new SyntaxError("sample tags run past the payload");
+  const values = new Float64Array(n);
+  const stale = new Uint8Array(n);
+  r.p = getValues(b, tagsAt, tagsAt + tagBytes, end, values, new Uint32Array(values.buffer), stale, n);
+  if (r.p < 0) throw new SyntaxError("sample values are malformed or run past the payload");
+  const exemplars = decodeExemplars(r);
+  return { series, samples: { count: n, refs, ts, values, stale }, exemplars };
+}
+
+function decodeSeries(r: Reader): WalSeries[] {
+  const ns = r.varint();
+  const series: WalSeries[] = [];
+  // Series of one target share most label names and values with the series before them:
+  // the string of the same field of the previous series is reused when its bytes match,
+  // which skips most string decoding (and shares the strings).
+  const prevAt: number[] = [];
+  const prevLen: number[] = [];
+  const prevStr: string[] = [];
+  let ref = 0;
+  for (let k = 0; k < ns; k++) {
+    ref += unzigzag(r.varint());
+    const nl = r.varint();
+    const flat: string[] = [];
+    for (let f = 0; f < 2 * nl; f++) {
+      const len = r.varint();
+      const at = r.p;
+      let str: string;
+      if (f < prevAt.length && prevLen[f] === len && sameBytes(r.b, prevAt[f]!, at, len)) {
+        str = prevStr[f]!;
+        r.skip(len);
+      } else {
+        str = r.stringOf(len);
+        prevAt[f] = at;
+        prevLen[f] = len;
+        prevStr[f] = str;
+      }
+      flat.push(str);
+    }
+    series.push({ ref, labels: Labels.fromSorted(flat) });
+  }
+  return series;
+}
+
+function sameBytes(b: Uint8Array, x: number, y: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 /** The optional exemplar section at the end of a transaction (null when absent). */
@@ -244,7 +397,16 @@ class Reader {
   }
 
   string(): string {
-    const len = this.varint();
+    return this.stringOf(this.varint());
+  }
+
+  skip(len: number): void {
+    this.#need(len);
+    this.p += len;
+  }
+
+  /** A string of `len` bytes at the current position. */
+  stringOf(len: number): string {
     this.#need(len);
     const b = this.b;
     const start = this.p;

@@ -6,6 +6,8 @@ import { Labels } from "../../../core/model/labels.ts";
 import { type CheckpointStep, Wal, type WalOptions, type WalSamples, type WalSeries } from "./index.ts";
 import { txSamples, txSeries } from "./crash-writer.ts";
 import { rng } from "../../../test/support/random.ts";
+import { Encoder } from "./codec.ts";
+import { packRecordSync } from "./compress.ts";
 
 let dir = "";
 beforeEach(async () => {
@@ -55,6 +57,31 @@ async function commitTx(wal: Wal, from: number, to: number): Promise<void> {
 
 const segFile = (n: number) => join(dir, String(n).padStart(8, "0"));
 
+/** Where each record of a WAL file starts, from its framing, and last where the records end. */
+function recordStarts(b: Uint8Array): number[] {
+  const starts: number[] = [];
+  let p = 0;
+  while (p + 5 <= b.length) {
+    starts.push(p);
+    p += 5 + new DataView(b.buffer, b.byteOffset + p + 1, 4).getUint32(0, true) + 4;
+  }
+  starts.push(p);
+  return starts;
+}
+
+/**
+ * A segment size that holds exactly two consecutive crash-writer transactions of 0..count−1,
+ * as commitTx() writes them (compressed records differ in size from one transaction to the next).
+ */
+function twoPerSegment(count: number): number {
+  const enc = new Encoder();
+  const size = [...Array(count).keys()].map((k) => packRecordSync(enc.encodeBody([txSeries(k)], txSamples(k))).length);
+  let seg = 0;
+  for (let j = 0; j + 1 < count; j += 2) seg = Math.max(seg, size[j]! + size[j + 1]!);
+  for (let j = 0; j + 2 < count; j += 2) if (size[j]! + size[j + 1]! + size[j + 2]! <= seg) throw new Error(`no segment size holds exactly two of transactions 0..${count - 1}`);
+  return seg;
+}
+
 test("replay() returns the series and samples committed, bit for bit, including StaleNaN, NaN, ±Inf and -0", async () => {
   const wal = await Wal.open({ dir });
   const series = [
@@ -103,21 +130,21 @@ test("replay() returns the series and samples committed, bit for bit, including 
 });
 
 test("commit() starts a new segment when a record would exceed segmentSize, and replay keeps the order", async () => {
-  const wal = await Wal.open({ dir, segmentSize: 8192 });
+  const wal = await Wal.open({ dir, segmentSize: 2048 });
   await wal.replay({ series() {}, samples() {} });
   await commitTx(wal, 0, 30);
   expect(wal.segment).toBeGreaterThan(3);
   expect(wal.stats().segments).toBe(wal.segment + 1);
-  for (const n of await readdir(dir)) expect((await stat(join(dir, n))).size).toBeLessThanOrEqual(8192);
+  for (const n of await readdir(dir)) expect((await stat(join(dir, n))).size).toBeLessThanOrEqual(2048);
   await wal.close();
-  const { batches, series, result } = await collect({ dir, segmentSize: 8192 });
+  const { batches, series, result } = await collect({ dir, segmentSize: 2048 });
   expect(result.corruption).toBeNull();
   expect(txNumbers(batches)).toEqual([...Array(30).keys()]);
   expect(series.map((s) => s.ref)).toEqual([...Array(30).keys()].map((k) => k + 1));
 });
 
 test("a record larger than segmentSize gets a segment of its own", async () => {
-  const wal = await Wal.open({ dir, segmentSize: 1024 });
+  const wal = await Wal.open({ dir, segmentSize: 256 });
   await wal.replay({ series() {}, samples() {} });
   await commitTx(wal, 0, 3);
   await wal.close();
@@ -170,12 +197,12 @@ test("a torn last record is reported, the file truncated there, and writing cont
   await commitTx(wal, 0, 5);
   await wal.close();
   const full = (await stat(segFile(0))).size;
-  const recordSize = full / 5;
+  const lastStart = recordStarts(await readFile(segFile(0)))[4]!;
   await truncate(segFile(0), full - 100);
   const r1 = await collect({ dir });
-  expect(r1.result.corruption).toEqual({ segment: 0, offset: 4 * recordSize, reason: expect.stringContaining("torn record") });
+  expect(r1.result.corruption).toEqual({ segment: 0, offset: lastStart, reason: expect.stringContaining("torn record") });
   expect(txNumbers(r1.batches)).toEqual([0, 1, 2, 3]);
-  expect((await stat(segFile(0))).size).toBe(4 * recordSize);
+  expect((await stat(segFile(0))).size).toBe(lastStart);
   wal = r1.wal;
   await commitTx(wal, 4, 6);
   expect(wal.segment).toBe(0);
@@ -192,10 +219,12 @@ test("a flipped byte in the last record fails its CRC: the record is dropped, ea
   await commitTx(wal, 0, 4);
   await wal.close();
   const bytes = await readFile(segFile(0));
-  bytes[bytes.length - 1000] = bytes[bytes.length - 1000]! ^ 0x10;
+  const lastStart = recordStarts(bytes)[3]!;
+  const at = Math.floor((lastStart + bytes.length) / 2);
+  bytes[at] = bytes[at]! ^ 0x10;
   await writeFile(segFile(0), bytes);
   const { result, batches } = await collect({ dir });
-  expect(result.corruption).toEqual({ segment: 0, offset: (bytes.length / 4) * 3, reason: "CRC mismatch" });
+  expect(result.corruption).toEqual({ segment: 0, offset: lastStart, reason: "CRC mismatch" });
   expect(txNumbers(batches)).toEqual([0, 1, 2]);
 });
 
@@ -211,16 +240,17 @@ test("a tail of zero bytes (a file extended but not written before a crash) is c
 });
 
 test("corruption in an older segment keeps its intact prefix and replays the later segments", async () => {
-  const wal = await Wal.open({ dir, segmentSize: 8192 });
+  const segmentSize = twoPerSegment(13);
+  const wal = await Wal.open({ dir, segmentSize });
   await commitTx(wal, 0, 12);
   await wal.close();
-  // Records are equal-sized and two fit a segment: segment 1 holds tx 2 and 3.
+  // Two records fit a segment: segment 1 holds tx 2 and 3.
   const seg1 = await readFile(segFile(1));
-  const rec = seg1.length / 2;
+  const rec = recordStarts(seg1)[1]!;
   expect((await readdir(dir)).length).toBe(6);
   seg1[rec + 20] = seg1[rec + 20]! ^ 0xff;
   await writeFile(segFile(1), seg1);
-  const r1 = await collect({ dir, segmentSize: 8192 });
+  const r1 = await collect({ dir, segmentSize });
   expect(r1.result.corruption).toEqual({ segment: 1, offset: rec, reason: "CRC mismatch" });
   expect(txNumbers(r1.batches)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
   // Writing continues in the last segment, not in the repaired one.
@@ -247,7 +277,8 @@ test("committing without a replay never appends behind a possibly torn tail: it 
 });
 
 test("checkpoint() keeps the live series and deletes older segments: replay gives them plus only newer samples", async () => {
-  let wal = await Wal.open({ dir, segmentSize: 8192 });
+  const segmentSize = twoPerSegment(13);
+  let wal = await Wal.open({ dir, segmentSize });
   await wal.replay({ series() {}, samples() {} });
   await commitTx(wal, 0, 10);
   const seg = await wal.cut();
@@ -259,7 +290,7 @@ test("checkpoint() keeps the live series and deletes older segments: replay give
   expect((await readdir(dir)).sort()).toEqual(["00000005", "00000006", "checkpoint.00000005"]);
   await wal.close();
 
-  let r = await collect({ dir, segmentSize: 8192 });
+  let r = await collect({ dir, segmentSize });
   expect(r.result.corruption).toBeNull();
   expect(r.series.map((s) => s.ref)).toEqual([1, 5, 9, 11, 12, 13]);
   expect(r.series[1]!.labels.key).toBe(txSeries(4).labels.key);
@@ -368,11 +399,12 @@ test("a last record cut at any byte is dropped whole, and the records before it 
   await commitTx(wal, 0, 3);
   await wal.close();
   const full = await readFile(segFile(0));
-  const rec = full.length / 3;
+  const last = recordStarts(full)[2]!;
+  const rec = full.length - last;
   for (const cut of [1, 2, 4, 5, 6, 9, 100, rec - 5, rec - 4, rec - 1]) {
-    await writeFile(segFile(0), full.subarray(0, 2 * rec + cut));
+    await writeFile(segFile(0), full.subarray(0, last + cut));
     const { result, batches, wal: w } = await collect({ dir });
-    expect(result.corruption?.offset).toBe(2 * rec);
+    expect(result.corruption?.offset).toBe(last);
     expect(txNumbers(batches)).toEqual([0, 1]);
     await w.close();
   }

@@ -6,7 +6,8 @@
  */
 import { open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { CRC_BYTES, decodeTx, HEADER_BYTES, readU32, RECORD_TX, type DecodedTx } from "./codec.ts";
+import { CRC_BYTES, HEADER_BYTES, readU32, type DecodedTx } from "./codec.ts";
+import { decodeRecord, knownRecord } from "./compress.ts";
 
 export interface WalFiles {
   /** The newest checkpoint's number (it holds the series live at the start of that segment), or -1. */
@@ -52,9 +53,9 @@ export function nextRecord(b: Uint8Array, p: number, end: number): NextRecord {
   const recEnd = p + HEADER_BYTES + len;
   if (recEnd + CRC_BYTES > end) return { kind: "partial", need: HEADER_BYTES + len + CRC_BYTES };
   if (Bun.hash.crc32(b.subarray(p, recEnd)) !== readU32(b, recEnd)) return { kind: "bad", reason: "CRC mismatch" };
-  if (type !== RECORD_TX) return { kind: "bad", reason: `unknown record type ${type}` };
+  if (!knownRecord(type)) return { kind: "bad", reason: `unknown record type ${type}` };
   try {
-    return { kind: "record", tx: decodeTx(b, p + HEADER_BYTES, recEnd), end: recEnd + CRC_BYTES };
+    return { kind: "record", tx: decodeRecord(type, b, p + HEADER_BYTES, recEnd), end: recEnd + CRC_BYTES };
   } catch (err) {
     return { kind: "bad", reason: `malformed payload: ${(err as Error).message}` };
   }
