@@ -159,3 +159,17 @@ test("the status shows the duration the step reports (before its commit), as Pro
   expect(l.status().lastScrapeDurationMs).toBe(3);
   await l.stop(false);
 });
+
+test("intervals skipped by a slow scrape are counted and logged with the target", async () => {
+  const clock = new ManualClock(0);
+  const step = new RecordingStep(clock, (n) => (n === 1 ? 25_000 : 100));
+  const missed: number[] = [];
+  const lines: string[] = [];
+  const l = new ScrapeLoop(target, step, clock, 0, createLogger({ level: "warn", format: "logfmt", write: (x) => lines.push(x) }), new AbortController().signal, () => {}, (n) => missed.push(n));
+  l.start();
+  await clock.advance(45_000);
+  // The 25 s scrape overran the ticks at 10 s and 20 s: the one at 20 s fires at once, 10 s is skipped.
+  expect(missed).toEqual([1]);
+  expect(lines.some((x) => x.includes("skipped intervals") && x.includes(target.url))).toBe(true);
+  await l.stop(false);
+});

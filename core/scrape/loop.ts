@@ -54,6 +54,8 @@ export class ScrapeLoop implements Loop {
     private readonly poolSignal: AbortSignal,
     /** Receives the time between consecutive scrape starts, in ms. */
     private readonly onInterval: (ms: number) => void = () => {},
+    /** Receives the number of ticks dropped after a scrape that ran past the next one. */
+    private readonly onMissed: (ticks: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -89,7 +91,15 @@ export class ScrapeLoop implements Loop {
       // once (as Go's ticker buffers one) and any further missed ticks are dropped.
       slot += interval;
       if (end >= slot) {
-        while (slot + interval <= end) slot += interval;
+        let skipped = 0;
+        while (slot + interval <= end) {
+          slot += interval;
+          skipped++;
+        }
+        if (skipped > 0) {
+          this.onMissed(skipped);
+          this.log.warn("Scrape ran past the next interval; skipped intervals", { target: this.target.url, skipped, duration: `${((end - start) / 1000).toFixed(3)}s` });
+        }
         continue;
       }
       await clock.sleep(slot - clock.now(), signal);

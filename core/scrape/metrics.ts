@@ -11,6 +11,7 @@ export class ScrapeMetrics {
   readonly labelLimits;
   readonly scrapes;
   /** Actual time between scrape starts, by configured interval. */
+  readonly missed;
   readonly intervalLength = new WindowSummary([0.01, 0.05, 0.5, 0.9, 0.99]);
 
   constructor(r: Registry) {
@@ -23,5 +24,6 @@ export class ScrapeMetrics {
     this.labelLimits = r.counter("prometheus_target_scrape_pool_exceeded_label_limits_total", "Total number of times scrape pools hit the label limits, during sync or config reload.");
     r.collector("prometheus_target_interval_length_seconds", "Actual intervals between scrapes.", "summary", () => this.intervalLength.samples());
     this.scrapes = r.counter("gleaner_target_scrapes_total", "Scrapes attempted, by job and result.", ["job", "result"]);
+    this.missed = r.counter("gleaner_target_scrapes_missed_total", "Scrape intervals skipped because the scrape before ran past them (gleaner or the target could not keep up), by job.", ["job"]);
   }
 }

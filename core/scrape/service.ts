@@ -126,7 +126,7 @@ export class ScrapeService {
     }, inherited);
     const offset = scrapeOffset(target.hash, this.#seed, target.intervalMs, this.#clock.now());
     const interval = { interval: formatDuration(target.intervalMs) };
-    return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal, (ms) => this.#metrics.intervalLength.observe(interval, ms / 1000));
+    return new ScrapeLoop(target, scraper, this.#clock, offset, log, poolSignal, (ms) => this.#metrics.intervalLength.observe(interval, ms / 1000), (ticks) => this.#metrics.missed.inc({ job: config.job_name }, ticks));
   }
 
   async stop(): Promise<void> {
