@@ -166,7 +166,8 @@ test("the TSDB keeps the WAL segments a queue still needs, and lets them go once
   rx = new FakeReceiver().start();
   const port = rx.port;
   await rx.stop();
-  h = await openHarness({ walSegmentSize: 4096, now: () => T0 + 2 * 3_600_000 });
+  // Compact WAL records are small: 1 KiB segments make five scrapes span several.
+  h = await openHarness({ walSegmentSize: 1024, now: () => T0 + 2 * 3_600_000 });
   await h.remote.applyConfig(rwConfig(`http://127.0.0.1:${port}/api/v1/write`));
   await commitScrapes(h.db, 5, 0, 250); // chunks cut: without the queue, old segments would go
   await h.db.flush();
