@@ -100,7 +100,7 @@ const insertNs = timeNs(() => {
 }, 5);
 console.log(`insert (from empty, growth included):   ${rate(N, insertNs)}`);
 console.log(
-  `memory: ${cache.capacity} slots × 8 B = ${((cache.capacity * 8) / 2 ** 20).toFixed(0)} MiB, records (20 B header + key) ${(cache.keyBytes / 2 ** 20).toFixed(0)} MiB: ${((cache.capacity * 8 + cache.keyBytes) / N).toFixed(0)} B per series`,
+  `memory: ${cache.capacity} slots × 8 B = ${((cache.capacity * 8) / 2 ** 20).toFixed(0)} MiB, records (24 B header + front-coded key) ${(cache.keyBytes / 2 ** 20).toFixed(0)} MiB: ${((cache.capacity * 8 + cache.keyBytes) / N).toFixed(0)} B per series`,
 );
 
 let misses = 0;

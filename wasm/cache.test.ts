@@ -487,3 +487,46 @@ test("lookupParsed() resolves a parse result's series and flags repeats within t
   expect([again.ref(0), again.ref(1), again.ref(2), again.misses]).toEqual([7, 8, 7, 0]);
   expect([again.isDuplicate(0), again.isDuplicate(1), again.isDuplicate(2)]).toEqual([false, false, true]);
 });
+
+describe("front-coded keys", () => {
+  const bucketKeys = (n: number) =>
+    Array.from({ length: n }, (_, i) => `http_request_duration_seconds_bucket{namespace="prod",pod="api-f919d7c5-${String(i >> 4).padStart(5, "0")}",handler="/api/v1/users",le="${["0.005", "0.1", "1", "+Inf", "10", "2.5"][i % 6]}/${i & 15}${"x".repeat(i % 5 === 0 ? 40 : 0)}"}`);
+
+  test("keys sharing prefixes with their neighbours take a fraction of their bytes, and every one is found in any order", () => {
+    const keys = bucketKeys(20_000);
+    const c = new ScrapeCache(core);
+    c.beginScrape();
+    keys.forEach((k, i) => expect(c.insertBytes(key(k), i)).toBe(CACHE_INSERT_NEW));
+    const raw = keys.reduce((a, k) => a + k.length, 0);
+    expect(c.keyBytes).toBeLessThan(raw * 0.5);
+    // Scrape order (predicted), then random order without prediction (rebuilt from restarts).
+    c.beginScrape();
+    keys.forEach((k, i) => expect(c.lookupBytes(key(k))).toBe(i));
+    c.testHooks({ predict: false });
+    const r = rng(5);
+    for (let j = 0; j < 20_000; j++) {
+      const i = Math.floor(r() * keys.length);
+      expect(c.lookupBytes(key(keys[i]!))).toBe(i);
+    }
+    // A key that differs from a stored one only in its shared prefix, or only in its tail, misses.
+    expect(c.lookupBytes(key(keys[17]!.replace("prod", "prox")))).toBe(CACHE_MISS);
+    expect(c.lookupBytes(key(keys[17]!.slice(0, -3) + 'zz"}'))).toBe(CACHE_MISS);
+    c.destroy();
+  });
+
+  test("after evicting most keys, compaction front-codes the survivors anew and finds them all", () => {
+    const keys = bucketKeys(6000);
+    const c = new ScrapeCache(core);
+    c.beginScrape();
+    keys.forEach((k, i) => c.insertBytes(key(k), i));
+    c.beginScrape();
+    keys.forEach((k, i) => i % 7 === 0 && c.lookupBytes(key(k)));
+    const before = c.keyBytes;
+    c.evict(1);
+    expect(c.keyBytes).toBeLessThan(before);
+    expect(c.count).toBe(Math.ceil(6000 / 7));
+    c.testHooks({ predict: false });
+    keys.forEach((k, i) => expect(c.lookupBytes(key(k))).toBe(i % 7 === 0 ? i : CACHE_MISS));
+    c.destroy();
+  });
+});
