@@ -79,7 +79,7 @@ function grown<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a
 }
 
 export class Head {
-  readonly postings = new Postings();
+  readonly postings = new Postings(() => [...this.refs()]);
   readonly exemplars: ExemplarStore;
   readonly counters: HeadCounters = { samplesAppended: 0, outOfOrder: 0, duplicates: 0, outOfBounds: 0, chunksCreated: 0, chunksCut: 0, seriesCreated: 0 };
   readonly #codec: XorCodec;
@@ -93,7 +93,8 @@ export class Head {
   /** Every series' labels, as symbol ids (no JS object per series). */
   readonly #series = new SeriesStore();
   #chunk = new Int32Array(1024);
-  #chunkMin = new Float64Array(1024);
+  /** The block (first sample time ÷ block range) of each open chunk: it is cut at the block's end. */
+  #chunkBlock = new Int32Array(1024);
   #lastT = new Float64Array(1024).fill(-Infinity);
   /** The WAL segment each open chunk's first sample was logged in (−1: unknown). */
   #chunkSegment = new Int32Array(1024).fill(-1);
@@ -154,7 +155,7 @@ export class Head {
     if (min < n) return;
     while (n <= min) n *= GROW;
     this.#chunk = grown(this.#chunk, n);
-    this.#chunkMin = grown(this.#chunkMin, n);
+    this.#chunkBlock = grown(this.#chunkBlock, n);
     this.#lastT = grown(this.#lastT, n, -Infinity);
     this.#chunkSegment = grown(this.#chunkSegment, n, -1);
     this.#lastV = grown(this.#lastV, n);
@@ -245,7 +246,7 @@ export class Head {
   /** Bytes held per structure (capacities of the typed arrays; the symbol table and postings roughly). */
   memoryBreakdown(): Record<string, number> {
     const m = this.#series.memory();
-    const perRef = this.#chunk.byteLength + this.#chunkMin.byteLength + this.#lastT.byteLength + this.#chunkSegment.byteLength + this.#lastV.byteLength + this.#lastStale.byteLength;
+    const perRef = this.#chunk.byteLength + this.#chunkBlock.byteLength + this.#lastT.byteLength + this.#chunkSegment.byteLength + this.#lastV.byteLength + this.#lastStale.byteLength;
     return { "label ids": m.labelIds, "series ref arrays": m.refArrays, "series hash slots": m.hashSlots, "symbol table": m.symbols, postings: this.postings.bytes(), "per-ref sample state": perRef };
   }
 
@@ -269,7 +270,7 @@ export class Head {
       }
       let c = this.#chunk[ref]!;
       if (c !== 0) {
-        const blockEnd = Math.floor(this.#chunkMin[ref]! / this.#blockRange) * this.#blockRange + this.#blockRange;
+        const blockEnd = (this.#chunkBlock[ref]! + 1) * this.#blockRange;
         if (codec.count(c) >= this.#chunkSamples || t >= blockEnd) {
           this.#cut(ref, c);
           c = 0;
@@ -278,7 +279,7 @@ export class Head {
       if (c === 0) {
         c = codec.create();
         this.#chunk[ref] = c;
-        this.#chunkMin[ref] = t;
+        this.#chunkBlock[ref] = Math.floor(t / this.#blockRange);
         this.counters.chunksCreated++;
         this.#chunkSegment[ref] = segment;
         this.#onChunkCreated(ref, segment);

@@ -39,10 +39,11 @@ const size = (e: Entry): number => (typeof e === "number" ? 1 : e.n);
 
 export class Postings {
   readonly #index = new Map<string, Map<string, Entry>>();
-  #all = new RefList();
+
+  /** `allRefs`: every series ref, ascending (for matchers that narrow nothing; not kept here). */
+  constructor(private readonly allRefs: () => number[]) {}
 
   add(ref: number, labels: Iterable<readonly [string, string]>): void {
-    this.#all.push(ref);
     for (const [name, value] of labels) {
       let values = this.#index.get(name);
       if (values === undefined) this.#index.set(name, (values = new Map()));
@@ -77,7 +78,6 @@ export class Postings {
       }
     }
     for (const [name, values] of this.#index) if (values.size === 0) this.#index.delete(name);
-    this.#all = rebuilt(this.#all, refs);
   }
 
   /**
@@ -104,7 +104,7 @@ export class Postings {
       result = result === null ? union : intersectSorted(result, union);
       if (result.length === 0) return result;
     }
-    return result ?? Array.from(this.#all.view());
+    return result ?? this.allRefs();
   }
 
   labelNames(): string[] {
@@ -139,7 +139,7 @@ export class Postings {
 
   /** Bytes held by the ref lists (their capacity) and, roughly, the maps and value strings. */
   bytes(): number {
-    let n = this.#all.refs.byteLength;
+    let n = 0;
     for (const values of this.#index.values()) {
       for (const [value, e] of values) n += 48 + value.length + (typeof e === "number" ? 0 : 48 + e.refs.byteLength);
     }
@@ -157,13 +157,6 @@ function filtered(e: Entry, refs: ReadonlySet<number>): Entry | undefined {
   if (k === 1) return a[0]!;
   e.n = k;
   return e;
-}
-
-/** The all-refs list without `refs`, always a RefList. */
-function rebuilt(all: RefList, refs: ReadonlySet<number>): RefList {
-  const out = new RefList();
-  for (let i = 0; i < all.n; i++) if (!refs.has(all.refs[i]!)) out.push(all.refs[i]!);
-  return out;
 }
 
 /** A Labels-like object with one label, for testing matchers against a single value. */

@@ -21,14 +21,13 @@ export const XOR_ERR_CORRUPT = -4;
 export const XOR_MAX_SAMPLES = 65535;
 /** Chunk header (64 bytes): buffer ptr u32, capacity u32, bit length u32, count u32,
  * last t i64, (private) t delta, last value bits u64, (private) window, first t i64. */
-export const XOR_CHUNK_HEADER_SIZE = 64;
+export const XOR_CHUNK_HEADER_SIZE = 48;
 export const XOR_CHUNK_BUF = 0;
 export const XOR_CHUNK_CAP = 4;
 export const XOR_CHUNK_BITS = 8;
 export const XOR_CHUNK_COUNT = 12;
 export const XOR_CHUNK_LAST_T = 16;
 export const XOR_CHUNK_LAST_V = 32;
-export const XOR_CHUNK_FIRST_T = 48;
 /** Iterator (64 bytes). JS reads T (i64), V (value bits, u64) and STALE (u32 0/1). */
 export const XOR_ITER_SIZE = 64;
 export const XOR_ITER_CHUNK = 0;

@@ -46,14 +46,23 @@ let regionEnd: usize = 0;
 /** Bytes taken from the runtime so far (never decreases). */
 let heapBytes: usize = 0;
 
+// One class between 32 and 64 bytes: 48, the size of an XOR chunk header (one per series).
+const CLASS_48: i32 = 3;
+
 function classOf(size: usize): i32 {
   if (size <= (<usize>1 << MIN_SHIFT)) return MIN_SHIFT;
+  if (size > 32 && size <= 48) return CLASS_48;
   return <i32>(sizeof<usize>() * 8) - <i32>clz<usize>(size - 1);
+}
+
+// @ts-ignore: decorator
+@inline function classSize(k: i32): usize {
+  return k == CLASS_48 ? 48 : <usize>1 << k;
 }
 
 /** Size in bytes of the block alloc() hands out for `size`. */
 export function blockSize(size: usize): usize {
-  return <usize>1 << classOf(size);
+  return classSize(classOf(size));
 }
 
 export function allocHeapBytes(): usize {
@@ -135,7 +144,7 @@ function unlinkPartial(s: usize, k: i32): void {
 function slabAlloc(k: i32): usize {
   let s = unchecked(partial[k]);
   if (s == 0) s = newSlab(k);
-  const size = <usize>1 << k;
+  const size = classSize(k);
   let p = <usize>load<u32>(s + S_FREE);
   if (p != 0) {
     store<u32>(s + S_FREE, load<u32>(p));
@@ -152,7 +161,7 @@ function slabAlloc(k: i32): usize {
 function slabFree(p: usize): void {
   const s = p & ~(SLAB - 1);
   const k = <i32>load<u32>(s + S_CLASS);
-  const size = <usize>1 << k;
+  const size = classSize(k);
   const wasFull = load<u32>(s + S_FREE) == 0 && <usize>load<u32>(s + S_BUMP) + size > SLAB;
   store<u32>(p, load<u32>(s + S_FREE));
   store<u32>(s + S_FREE, <u32>p);

@@ -35,7 +35,7 @@
 // delta): identical value bits give XOR_DUPLICATE (nothing written, not an error for the
 // head), different bits give XOR_ERR_DUPLICATE_TIMESTAMP.
 //
-// Memory: a chunk is a 64-byte header (below) plus a growable byte buffer, both from
+// Memory: a chunk is a 48-byte header (below) plus a growable byte buffer, both from
 // alloc(). The buffer always keeps at least SLACK zero bytes past the last written byte, so
 // the bit writer/reader can use unaligned 8-byte loads/stores without bounds checks.
 import { alloc, allocZeroed, blockSize, free } from "./alloc";
@@ -44,7 +44,6 @@ import {
   XOR_CHUNK_BUF,
   XOR_CHUNK_CAP,
   XOR_CHUNK_COUNT,
-  XOR_CHUNK_FIRST_T,
   XOR_CHUNK_HEADER_SIZE,
   XOR_CHUNK_LAST_T,
   XOR_CHUNK_LAST_V,
@@ -180,7 +179,19 @@ export function xorBytesLen(c: usize): i32 {
 
 /** First and last timestamp as f64 (exact below 2^53; JS reads the i64 fields otherwise). */
 export function xorMinTime(c: usize): f64 {
-  return <f64>load<i64>(c + XOR_CHUNK_FIRST_T);
+  // Not kept in the header (48 bytes a chunk, a million chunks): sample 0's timestamp is
+  // the zig-zag varint right after the 2-byte count.
+  if (load<u32>(c + XOR_CHUNK_COUNT) == 0) return 0;
+  const buf = <usize>load<u32>(c + XOR_CHUNK_BUF);
+  let x: u64 = 0;
+  let shift: u64 = 0;
+  for (let i: usize = 2; i < 12; i++) {
+    const b = <u64>load<u8>(buf + i);
+    x |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  return <f64>(<i64>(x >> 1) ^ -(<i64>(x & 1)));
 }
 export function xorMaxTime(c: usize): f64 {
   return <f64>load<i64>(c + XOR_CHUNK_LAST_T);
@@ -214,7 +225,6 @@ export function appendBits(c: usize, t: i64, vb: u64): i32 {
     // Zig-zag varint, as Go's binary.PutVarint.
     pos = writeUvarint(buf, pos, <u64>((t << 1) ^ (t >> 63)));
     pos = writeBits(buf, pos, vb, 64);
-    store<i64>(c + XOR_CHUNK_FIRST_T, t);
     lastWriteWasByte = true;
   } else {
     const tDelta = <u64>t - <u64>load<i64>(c + XOR_CHUNK_LAST_T);
@@ -494,10 +504,6 @@ export function xorFromBytes(ptr: usize, len: i32): usize {
     // start from 0/0 instead and write a 64-bit window; both decode the same.)
     store<u8>(c + LEADING, load<u8>(it + XOR_ITER_LEADING));
     store<u8>(c + TRAILING, load<u8>(it + XOR_ITER_TRAILING));
-    // First timestamp: decode sample 0 again.
-    xorIterReset(it, c);
-    xorIterNext(it);
-    store<i64>(c + XOR_CHUNK_FIRST_T, load<i64>(it + XOR_ITER_T));
   } else if (ok) {
     store<u32>(c + XOR_CHUNK_BITS, 16);
     memory.fill(buf + 2, 0, cap - 2);
