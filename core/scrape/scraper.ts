@@ -132,6 +132,11 @@ export class TargetScraper implements ScrapeStep {
     return this.#cache.count;
   }
 
+  /** Bytes of WASM memory the target's scrape cache holds (slots and key records). */
+  get cacheBytes(): number {
+    return this.#cache.capacity * 8 + this.#cache.keyBytes;
+  }
+
   get handedOver(): boolean {
     return this.#handedOver;
   }
