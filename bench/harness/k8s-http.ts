@@ -12,6 +12,7 @@
  * a replica number) are the only per-target bytes and have a fixed width, so the body is
  * rendered once per interval and each target's copy is patched at the recorded pod offsets.
  */
+import { mix } from "../../test/support/random.ts";
 
 const NAMESPACES = ["prod", "staging", "payments", "search"];
 const APPS = ["api", "web", "auth", "cart", "feed"];
@@ -30,14 +31,6 @@ const GAUGES = ["process_open_fds", "queue_depth", "cpu_utilisation_ratio"];
 /** Characters of a pod name after the app: `-` 8 hex digits `-` 5 digits. */
 const POD_SUFFIX = 15;
 const REPLICAS = 4;
-
-function mix(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
 
 /**
  * The i-th label set (a handler × method × status of one pod) of a target: i in mixed radix,

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import { K8sHttpWorkload } from "./k8s-http.ts";
+import { mix } from "../../test/support/random.ts";
 
 export type WorkloadFormat = "text" | "openmetrics";
 /** `mixed`: endpoints of counter, gauge, histogram and summary, the same on every target; `k8s-http`: see k8s-http.ts. */
@@ -58,15 +59,6 @@ const KINDS = [
 const SERIES_PER_ENDPOINT = KINDS.reduce((n, k) => n + k.series, 0);
 
 const MINUTE = 60_000;
-
-/** A 32-bit integer hash (xorshift-multiply) of two integers, for deterministic noise. */
-function mix(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
 
 export class Workload {
   readonly contentType: string;

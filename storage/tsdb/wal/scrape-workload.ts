@@ -8,6 +8,7 @@
  */
 import { Labels } from "../../../core/model/labels.ts";
 import type { WalSamples, WalSeries } from "./index.ts";
+import { mix } from "../../../test/support/random.ts";
 
 const COUNTERS = 7_001;
 const HISTOGRAMS = 643;
@@ -18,14 +19,6 @@ const REPORT = 5;
 export const SCRAPE_SAMPLES = COUNTERS + HISTOGRAMS * (BUCKETS.length + 2) + GAUGES * 3 + REPORT;
 /** Refs one target takes: its series, a gap, its report series. */
 export const TARGET_REFS = SCRAPE_SAMPLES + 10;
-
-function mix(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
 
 const firstRef = (target: number) => 1 + target * TARGET_REFS;
 
