@@ -212,13 +212,6 @@ export class SeriesStore {
     if (this.#dead > 4096 && this.#dead > this.#used - this.#dead) this.#compactPool();
   }
 
-  /** Calls `fn(nameId, valueId)` for each label of `ref`, in name order. */
-  forEachPair(ref: number, fn: (name: number, value: number) => void): void {
-    const ids = this.#idScratch;
-    const n = this.#ids(ref, ids);
-    for (let i = 0; i < n; i += 2) fn(ids[i]!, ids[i + 1]!);
-  }
-
   /** The value of label `name` of `ref` ("" when absent), without building a Labels. */
   value(ref: number, name: string): string {
     const id = this.symbols.find(name);
