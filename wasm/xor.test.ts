@@ -484,3 +484,68 @@ describe("Prometheus XOR byte compatibility on random series", () => {
     expect(chunks).toBeGreaterThanOrEqual(63);
   });
 });
+
+describe("XOR chunk snapshots", () => {
+  /** Chunks of 0..n samples with mixed values; `open` more samples follow in `rest`. */
+  function chunks(n: number, r: () => number): ChunkHandle[] {
+    const out: ChunkHandle[] = [];
+    for (let k = 0; k < n; k++) {
+      const c = xor.create();
+      for (let i = 0; i < k % 130; i++) {
+        const t = 1_700_000_000_000 + i * 15_000 + Math.floor(r() * 50);
+        if (i % 17 === 16) xor.appendStale(c, t);
+        else xor.append(c, t, i % 3 === 0 ? Math.floor(r() * 1e6) : r() * 100);
+      }
+      out.push(c);
+    }
+    return out;
+  }
+
+  test("restored chunks hold the same bytes and append exactly as the originals would", () => {
+    const r = rng(7);
+    const orig = chunks(300, r);
+    const pieces: Uint8Array[] = [];
+    xor.snapshot(Uint32Array.from(orig), (p) => pieces.push(p), 4096);
+    expect(pieces.length).toBeGreaterThan(1);
+    const all = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      all.set(p, at);
+      at += p.length;
+    }
+    const back = xor.restore(all, orig.length);
+    for (let k = 0; k < orig.length; k++) {
+      const a = orig[k]!;
+      const b = back[k]!;
+      expect(xor.bytes(b)).toEqual(xor.bytes(a));
+      expect([xor.count(b), xor.minTime(b), xor.maxTime(b)]).toEqual([xor.count(a), xor.minTime(a), xor.maxTime(a)]);
+      // The appender state came along: both continue to the same bytes.
+      for (let i = 0; i < 5; i++) {
+        const t = 1_800_000_000_000 + i * 15_000;
+        const v = i * 1.25;
+        expect(xor.append(b, t, v)).toBe(xor.append(a, t, v));
+      }
+      expect(xor.bytes(b)).toEqual(xor.bytes(a));
+      xor.free(a);
+      xor.free(b);
+    }
+  });
+
+  test("a damaged or truncated snapshot record is refused, naming the chunk", () => {
+    const orig = chunks(10, rng(3));
+    const pieces: Uint8Array[] = [];
+    xor.snapshot(Uint32Array.from(orig), (p) => pieces.push(p));
+    const rec = pieces[0]!;
+    for (const c of orig) xor.free(c);
+    // Record 4's count no longer agrees with its data's count header.
+    let at = 0;
+    for (let i = 0; i < 4; i++) at += 4 + 48 + new DataView(rec.buffer).getUint32(at, true);
+    const bad = rec.slice();
+    bad[at + 4 + 12] = 99;
+    expect(() => xor.restore(bad, 10)).toThrow("Cannot restore chunk 5 of 10");
+    expect(() => xor.restore(rec.subarray(0, rec.length - 3), 10)).toThrow("end early");
+    const ok = xor.restore(rec, 10);
+    expect(ok.length).toBe(10);
+    for (const c of ok) xor.free(c);
+  });
+});

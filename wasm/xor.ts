@@ -19,6 +19,8 @@
  * xor.free(c);
  */
 import {
+  ABI_VERSION,
+  XOR_CHUNK_HEADER_SIZE,
   STALE_NAN_HI,
   STALE_NAN_LO,
   XOR_ERR_CORRUPT,
@@ -37,6 +39,11 @@ export {
   XOR_MAX_SAMPLES,
   XOR_OK,
 } from "./assembly/abi.ts";
+
+const XOR_SNAPSHOT_HEADER = XOR_CHUNK_HEADER_SIZE;
+
+/** Tags snapshot records: a build with another ABI or chunk header cannot read them. */
+export const SNAPSHOT_FORMAT = `xor-abi${ABI_VERSION}-h${XOR_CHUNK_HEADER_SIZE}`;
 
 /** A chunk in WASM memory (pointer to its header). 0 is never a valid chunk. */
 export type ChunkHandle = number;
@@ -59,6 +66,8 @@ interface XorExports {
   xorIterFree(it: number): void;
   xorDecode(c: number, tsOut: number, vbitsOut: number, max: number): number;
   xorFromBytes(ptr: number, len: number): number;
+  xorSnapshot(handles: number, n: number, out: number, cap: number, result: number): void;
+  xorRestoreMany(src: number, bytes: number, handles: number, max: number): number;
   alloc(size: number): number;
   free(ptr: number, size: number): void;
 }
@@ -145,6 +154,84 @@ export class XorCodec {
       throw new SyntaxError(`Cannot load XOR chunk: its ${bytes.length} bytes end early or hold a malformed sample`);
     }
     return c;
+  }
+
+  /**
+   * The chunks `handles` as snapshot records (wasm/assembly/xor.ts: their whole appender
+   * state, readable only by this build: see SNAPSHOT_FORMAT), handed to `sink` in pieces of
+   * at most `piece` bytes (each a fresh copy).
+   */
+  snapshot(handles: Uint32Array, sink: (records: Uint8Array) => void, piece = 4 << 20): void {
+    const x = this.#x;
+    const batch = Math.min(handles.length, 65_536);
+    const hp = x.alloc(Math.max(batch, 1) * 4);
+    const out = x.alloc(piece);
+    const res = x.alloc(8);
+    try {
+      for (let i = 0; i < handles.length; ) {
+        const n = Math.min(batch, handles.length - i);
+        this.#core.views().u32.set(handles.subarray(i, i + n), hp >>> 2);
+        x.xorSnapshot(hp, n, out, piece, res);
+        const v = this.#core.views();
+        const done = v.u32[res >>> 2]!;
+        if (done === 0) throw new RangeError(`Cannot snapshot chunk ${handles[i]}: its record is larger than ${piece} bytes`);
+        sink(v.u8.slice(out, out + v.u32[(res >>> 2) + 1]!));
+        i += done;
+      }
+    } finally {
+      x.free(hp, Math.max(batch, 1) * 4);
+      x.free(out, piece);
+      x.free(res, 8);
+    }
+  }
+
+  /**
+   * Restores `count` chunks from snapshot records (what snapshot() wrote, concatenated);
+   * returns their handles in record order.
+   * @throws SyntaxError when a record is not one this build writes (no chunk is left allocated).
+   */
+  restore(records: Uint8Array, count: number): Uint32Array {
+    const x = this.#x;
+    const handles = new Uint32Array(count);
+    const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    const piece = 4 << 20;
+    let scratch = 0;
+    let scratchSize = 0;
+    const hp = x.alloc(Math.max(Math.min(count, 65_536), 1) * 4);
+    let done = 0;
+    let at = 0;
+    try {
+      while (done < count) {
+        // Whole records, up to `piece` bytes (or one, however large) and 65,536 chunks.
+        let end = at;
+        let n = 0;
+        while (done + n < count && n < 65_536 && end + 4 <= records.length) {
+          const len = 4 + XOR_SNAPSHOT_HEADER + dv.getUint32(end, true);
+          if (n > 0 && end + len - at > piece) break;
+          end += len;
+          n++;
+        }
+        if (n === 0 || end > records.length) throw new SyntaxError(`Cannot restore chunk ${done + 1} of ${count}: the snapshot's chunk records end early`);
+        if (end - at > scratchSize) {
+          if (scratch !== 0) x.free(scratch, scratchSize);
+          scratchSize = Math.max(piece, end - at);
+          scratch = x.alloc(scratchSize);
+        }
+        this.#core.views().u8.set(records.subarray(at, end), scratch);
+        const got = x.xorRestoreMany(scratch, end - at, hp, n);
+        if (got !== n) throw new SyntaxError(`Cannot restore chunk ${done + (got < 0 ? -got : got + 1)} of ${count}: its snapshot record does not hold a chunk this build wrote`);
+        handles.set(this.#core.views().u32.subarray(hp >>> 2, (hp >>> 2) + n), done);
+        done += n;
+        at = end;
+      }
+    } catch (e) {
+      for (let i = 0; i < done; i++) x.xorFree(handles[i]!);
+      throw e;
+    } finally {
+      if (scratch !== 0) x.free(scratch, scratchSize);
+      x.free(hp, Math.max(Math.min(count, 65_536), 1) * 4);
+    }
+    return handles;
   }
 
   /** An iterator over the samples in the chunk now; close() it when done. */

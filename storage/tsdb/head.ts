@@ -14,8 +14,8 @@ import type { XorCodec } from "../../wasm/xor.ts";
 import { compileMatchers } from "../matchers.ts";
 import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarRejection, type Matcher, type Sample, type SeriesRef } from "../types.ts";
 import { ExemplarStore } from "./exemplars.ts";
-import { Postings } from "./postings.ts";
-import { SeriesStore } from "./series-store.ts";
+import { Postings, type PostingsDump } from "./postings.ts";
+import { SeriesStore, type SeriesStoreDump } from "./series-store.ts";
 import type { WalExemplar } from "./wal/index.ts";
 
 export const CHUNK_SAMPLES = 120;
@@ -31,6 +31,24 @@ export interface HeadTransaction {
   stale: Uint8Array;
   /** Exemplars of the transaction's series, stored when it is applied. */
   exemplars?: readonly WalExemplar[];
+}
+
+/** Everything the head holds, as arrays (Head.snapshot(), .restore()); refs index the per-ref arrays. */
+export interface HeadSnapshot {
+  /** One past the highest ref. */
+  nextRef: number;
+  minValidTime: number;
+  series: SeriesStoreDump;
+  postings: PostingsDump;
+  chunkBlock: Int32Array;
+  lastT: Float64Array;
+  chunkSegment: Int32Array;
+  lastV: Float64Array;
+  lastStale: Uint8Array;
+  /** The refs with an open chunk, ascending, and their chunks' handles in WASM memory. */
+  chunkRefs: Uint32Array;
+  chunks: Uint32Array;
+  exemplars: WalExemplar[];
 }
 
 export interface FullChunk {
@@ -79,7 +97,7 @@ function grown<T extends Int32Array | Uint32Array | Float64Array | Uint8Array>(a
 }
 
 export class Head {
-  readonly postings = new Postings(() => [...this.refs()]);
+  #postings = new Postings(() => [...this.refs()]);
   readonly exemplars: ExemplarStore;
   readonly counters: HeadCounters = { samplesAppended: 0, outOfOrder: 0, duplicates: 0, outOfBounds: 0, chunksCreated: 0, chunksCut: 0, seriesCreated: 0 };
   readonly #codec: XorCodec;
@@ -91,7 +109,7 @@ export class Head {
   readonly #chunkSamples: number;
   readonly #blockRange: number;
   /** Every series' labels, as symbol ids (no JS object per series). */
-  readonly #series = new SeriesStore();
+  #series = new SeriesStore();
   #chunk = new Int32Array(1024);
   /** The block (first sample time ÷ block range) of each open chunk: it is cut at the block's end. */
   #chunkBlock = new Int32Array(1024);
@@ -114,6 +132,11 @@ export class Head {
     this.#chunkSamples = opts.chunkSamples ?? CHUNK_SAMPLES;
     this.#blockRange = opts.blockRangeMs ?? BLOCK_RANGE_MS;
     this.exemplars = new ExemplarStore(opts.maxExemplars ?? 0);
+  }
+
+  /** Label name → value → refs. */
+  get postings(): Postings {
+    return this.#postings;
   }
 
   get seriesCount(): number {
@@ -170,7 +193,7 @@ export class Head {
     // A ref reused with other labels (a damaged log): the newer labels win.
     if (this.#series.has(ref)) this.#series.remove(ref);
     this.#series.add(ref, labels);
-    this.postings.add(ref, labels);
+    this.#postings.add(ref, labels);
     if (ref >= this.#nextRef) this.#nextRef = ref + 1;
     this.counters.seriesCreated++;
     return ref;
@@ -243,11 +266,81 @@ export class Head {
     for (let ref = 1; ref < this.#nextRef; ref++) if (this.#series.has(ref)) yield ref;
   }
 
+  /**
+   * The head's whole state for a snapshot (copies, except `chunks`: the open chunks' handles,
+   * in `chunkRefs` order, to be written out before anything appends again).
+   */
+  snapshot(): HeadSnapshot {
+    const n = this.#nextRef;
+    let open = 0;
+    for (let ref = 1; ref < n; ref++) if (this.#chunk[ref] !== 0) open++;
+    const chunkRefs = new Uint32Array(open);
+    const chunks = new Uint32Array(open);
+    for (let ref = 1, k = 0; ref < n; ref++) {
+      if (this.#chunk[ref] === 0) continue;
+      chunkRefs[k] = ref;
+      chunks[k++] = this.#chunk[ref]!;
+    }
+    const exemplars: WalExemplar[] = [];
+    for (const e of this.exemplars.all()) {
+      // The series may have been forgotten and re-created under another ref since.
+      const ref = this.#series.find(e.seriesLabels);
+      if (ref !== undefined) exemplars.push({ ref, t: e.timestamp, v: e.value, labels: e.labels });
+    }
+    return {
+      nextRef: n,
+      minValidTime: this.minValidTime,
+      series: this.#series.dump(n),
+      postings: this.#postings.dump(),
+      chunkBlock: this.#chunkBlock.slice(0, n),
+      lastT: this.#lastT.slice(0, n),
+      chunkSegment: this.#chunkSegment.slice(0, n),
+      lastV: this.#lastV.slice(0, n),
+      lastStale: this.#lastStale.slice(0, n),
+      chunkRefs,
+      chunks,
+      exemplars,
+    };
+  }
+
+  /**
+   * Takes over a snapshot's state (into an empty head); `chunks` are the open chunks restored
+   * in WASM memory, in `chunkRefs` order, owned by the head from here on.
+   */
+  restore(s: HeadSnapshot): void {
+    if (this.#series.count !== 0 || this.#nextRef !== 1) throw new Error("Cannot restore a snapshot into a head that already holds series");
+    const n = s.nextRef;
+    for (const [name, a] of [["chunkBlock", s.chunkBlock], ["lastT", s.lastT], ["chunkSegment", s.chunkSegment], ["lastV", s.lastV], ["lastStale", s.lastStale]] as const) {
+      if (a.length !== n) throw new SyntaxError(`Cannot restore the head: ${name} holds ${a.length} refs, ${n} expected`);
+    }
+    if (s.chunks.length !== s.chunkRefs.length) throw new SyntaxError(`Cannot restore the head: ${s.chunks.length} chunks for ${s.chunkRefs.length} refs`);
+    // Built aside and swapped in whole: a snapshot that does not hold together leaves the head empty.
+    const series = new SeriesStore();
+    series.load(s.series);
+    const postings = new Postings(() => [...this.refs()]);
+    postings.load(s.postings);
+    for (const ref of s.chunkRefs) {
+      if (!(ref > 0 && ref < n && series.has(ref))) throw new SyntaxError(`Cannot restore the head: an open chunk belongs to ref ${ref}, which is not a series`);
+    }
+    this.#series = series;
+    this.#postings = postings;
+    this.#grow(n);
+    this.#chunkBlock.set(s.chunkBlock);
+    this.#lastT.set(s.lastT);
+    this.#chunkSegment.set(s.chunkSegment);
+    this.#lastV.set(s.lastV);
+    this.#lastStale.set(s.lastStale);
+    for (let k = 0; k < s.chunkRefs.length; k++) this.#chunk[s.chunkRefs[k]!] = s.chunks[k]!;
+    this.#nextRef = n;
+    this.minValidTime = s.minValidTime;
+    this.applyExemplars(s.exemplars);
+  }
+
   /** Bytes held per structure (capacities of the typed arrays; the symbol table and postings roughly). */
   memoryBreakdown(): Record<string, number> {
     const m = this.#series.memory();
     const perRef = this.#chunk.byteLength + this.#chunkBlock.byteLength + this.#lastT.byteLength + this.#chunkSegment.byteLength + this.#lastV.byteLength + this.#lastStale.byteLength;
-    return { "label ids": m.labelIds, "series ref arrays": m.refArrays, "series hash slots": m.hashSlots, "symbol table": m.symbols, postings: this.postings.bytes(), "per-ref sample state": perRef };
+    return { "label ids": m.labelIds, "series ref arrays": m.refArrays, "series hash slots": m.hashSlots, "symbol table": m.symbols, postings: this.#postings.bytes(), "per-ref sample state": perRef };
   }
 
   /**
@@ -354,7 +447,7 @@ export class Head {
     const store = this.#series;
     // Matchers only call get(): read label values straight from the store.
     const cursor = { ref: 0, get: (name: string) => store.value(cursor.ref, name) };
-    return this.postings.candidates(matchers).filter((ref) => {
+    return this.#postings.candidates(matchers).filter((ref) => {
       if (!store.has(ref)) return false;
       cursor.ref = ref;
       return match(cursor as unknown as Labels);
@@ -407,7 +500,7 @@ export class Head {
     }
     this.#emptyAtLastGc = empty;
     if (gone.size === 0) return 0;
-    this.postings.remove(gone, (ref) => this.#series.labels(ref));
+    this.#postings.remove(gone, (ref) => this.#series.labels(ref));
     for (const ref of gone) this.#series.remove(ref);
     return gone.size;
   }

@@ -1,16 +1,18 @@
-import { expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, statSync, truncateSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { Labels } from "../../core/model/labels.ts";
+import { APPEND_DUPLICATE, APPEND_OUT_OF_ORDER } from "../types.ts";
 import { Tsdb } from "./index.ts";
 
 const T0 = 1_800_000_000_000;
 
-async function open(dir: string, lines: string[] = [], now = () => T0 + 2 * 3_600_000, retentionMs = 0) {
-  return Tsdb.open({ dir, retentionMs, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "info", format: "logfmt", write: (l) => lines.push(l) }), now, flushIntervalMs: 3_600_000 });
+// Without the shutdown snapshot: these restarts replay the WAL (the snapshot tests turn it on).
+async function open(dir: string, lines: string[] = [], now = () => T0 + 2 * 3_600_000, retentionMs = 0, snapshotOnShutdown = false) {
+  return Tsdb.open({ dir, retentionMs, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "info", format: "logfmt", write: (l) => lines.push(l) }), now, flushIntervalMs: 3_600_000, snapshotOnShutdown });
 }
 
 const series = (i: number) => Labels.from({ __name__: "m", i: String(i) });
@@ -208,4 +210,147 @@ test("exemplar metrics follow the storage", async () => {
   db.setMaxExemplars(10);
   expect(registry.expose()).toContain("prometheus_tsdb_exemplar_max_exemplars 10\n");
   await db.close();
+});
+
+describe("the head snapshot written at shutdown", () => {
+  const NOW = () => T0 + 2 * 3_600_000;
+  const openS = (dir: string, lines: string[] = [], snapshotOnShutdown = true) =>
+    Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "info", format: "logfmt", write: (l) => lines.push(l) }), now: NOW, flushIntervalMs: 3_600_000, maxExemplars: 100, snapshotOnShutdown });
+  const everything = (db: Tsdb) => db.select([{ type: "=", name: "__name__", value: "m" }], -Infinity, Infinity).map((s) => [s.labels.toString(), s.samples]);
+  const exemplars = (db: Tsdb) => db.selectExemplars([[{ type: "=", name: "__name__", value: "m" }]], -Infinity, Infinity).map((s) => [s.seriesLabels.toString(), s.exemplars.map((e) => [e.labels.toString(), e.value, e.timestamp])]);
+
+  /** 4 series with 130 samples each (a chunk in the block store, an open one), a stale marker, a removed series' ref gap, exemplars. */
+  async function filled(dir: string): Promise<Tsdb> {
+    const db = await openS(dir);
+    await write(db, 4, 0, 130);
+    await db.flush();
+    const a = db.appender();
+    const ref = a.append(0, series(1), T0 + 130 * 15_000, 130) as number;
+    a.appendExemplar(ref, { labels: Labels.from({ trace_id: "abc" }), value: 130, timestamp: T0 + 130 * 15_000 });
+    a.appendStale(a.append(0, series(2), T0 + 130 * 15_000, 7) as number, null, T0 + 131 * 15_000);
+    await a.commit();
+    return db;
+  }
+
+  test("after a clean shutdown the head comes back from the snapshot, the same as WAL replay gives it, and the file is gone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    const db = await filled(dir);
+    const want = everything(db);
+    const wantExemplars = exemplars(db);
+    expect(wantExemplars).toHaveLength(1);
+    const crashed = `${dir}-crashed`;
+    cpSync(dir, crashed, { recursive: true });
+    await db.close();
+    expect(existsSync(join(dir, "head.snapshot"))).toBe(true);
+
+    const lines: string[] = [];
+    const again = await openS(dir, lines);
+    expect(again.loadedFrom).toBe("snapshot");
+    expect(lines.join("\n")).toContain('msg="TSDB loaded from the head snapshot" series=4 chunks=4');
+    expect(existsSync(join(dir, "head.snapshot"))).toBe(false);
+    expect(everything(again)).toEqual(want);
+    expect(exemplars(again)).toEqual(wantExemplars);
+    const replayed = await openS(crashed, [], false);
+    expect(replayed.loadedFrom).toBe("wal");
+    expect(everything(replayed)).toEqual(want);
+    expect(exemplars(replayed)).toEqual(wantExemplars);
+    await replayed.close();
+    expect(again.headStats(10)).toMatchObject({ numSeries: 4 });
+    expect(again.labelValues("i", [], -Infinity, Infinity)).toEqual(["0", "1", "2", "3"]);
+    await again.close();
+  });
+
+  test("a restored head goes on as before: appenders see the last samples, new series get new refs, and the WAL continues", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    await (await filled(dir)).close();
+    const db = await openS(dir);
+    expect(db.loadedFrom).toBe("snapshot");
+    const a = db.appender();
+    // The last sample (t 129, value 129) is known: the same time with another value, and an older time, are turned away.
+    expect(a.append(0, series(0), T0 + 129 * 15_000, 1)).toBe(APPEND_DUPLICATE);
+    expect(a.append(0, series(0), T0 + 128 * 15_000, 128)).toBe(APPEND_OUT_OF_ORDER);
+    a.append(0, series(0), T0 + 130 * 15_000, 130);
+    a.append(0, series(9), T0 + 130 * 15_000, 9);
+    await a.commit();
+    const refs = [0, 1, 2, 3, 9].map((i) => db.head.refOf(series(i)));
+    expect(new Set(refs).size).toBe(5);
+    const want = everything(db);
+    // A crash now: the WAL replay has the samples from before the snapshot and after it.
+    const crashed = `${dir}-crashed`;
+    cpSync(dir, crashed, { recursive: true });
+    await db.close();
+    const replayed = await openS(crashed, [], false);
+    expect(replayed.loadedFrom).toBe("wal");
+    expect(everything(replayed)).toEqual(want);
+    expect(values(replayed, 0)).toHaveLength(131);
+    await replayed.close();
+    const again = await openS(dir);
+    expect(again.loadedFrom).toBe("snapshot");
+    expect(everything(again)).toEqual(want);
+    await again.close();
+  });
+
+  test("a damaged snapshot is named in a warning and the WAL is replayed instead, losing nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    const db = await filled(dir);
+    const want = everything(db);
+    await db.close();
+    const path = join(dir, "head.snapshot");
+    const bytes = readFileSync(path);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(path, bytes);
+    const lines: string[] = [];
+    const again = await openS(dir, lines);
+    expect(again.loadedFrom).toBe("wal");
+    const warning = lines.find((l) => l.includes("Not using the head snapshot"))!;
+    expect(warning).toContain(path);
+    expect(warning).toContain("fails its CRC check");
+    expect(everything(again)).toEqual(want);
+    expect(existsSync(path)).toBe(false);
+    await again.close();
+  });
+
+  test("a snapshot cut short, or not a snapshot at all, is refused with what is wrong with it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    const db = await filled(dir);
+    const want = everything(db);
+    await db.close();
+    const path = join(dir, "head.snapshot");
+    const whole = readFileSync(path);
+    for (const [bytes, why] of [[whole.subarray(0, whole.length - 40), "past the end of the file"], [Buffer.from("hello"), "not a gleaner head snapshot"]] as const) {
+      writeFileSync(path, bytes);
+      const lines: string[] = [];
+      const again = await openS(dir, lines, false);
+      expect(lines.find((l) => l.includes("Not using the head snapshot"))).toContain(why);
+      expect(everything(again)).toEqual(want);
+      await again.close();
+    }
+  });
+
+  test("a snapshot older than the WAL is not used: the samples written after it are replayed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    await (await filled(dir)).close();
+    const old = readFileSync(join(dir, "head.snapshot"));
+    const db = await openS(dir, [], false);
+    await write(db, 4, 200, 1);
+    const want = everything(db);
+    await db.close();
+    writeFileSync(join(dir, "head.snapshot"), old);
+    const lines: string[] = [];
+    const again = await openS(dir, lines);
+    expect(again.loadedFrom).toBe("wal");
+    expect(lines.find((l) => l.includes("Not using the head snapshot"))).toContain("changed after the snapshot was taken");
+    expect(everything(again)).toEqual(want);
+    expect(values(again, 3).at(-1)).toBe(200);
+    await again.close();
+  });
+
+  test("with snapshotOnShutdown off, close() writes none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+    const db = await openS(dir, [], false);
+    await write(db, 2, 0, 3);
+    await db.close();
+    expect(existsSync(join(dir, "head.snapshot"))).toBe(false);
+    expect(existsSync(join(dir, "head.snapshot.tmp"))).toBe(false);
+  });
 });

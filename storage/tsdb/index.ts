@@ -7,9 +7,11 @@
  * interval, after the fsync that covers it). A WAL record holds a whole scrape, so kill -9
  * loses at most the commits not yet fsynced and never half a scrape.
  *
- * Layout under --storage.tsdb.path: `wal/` (segments and checkpoints) and `blocks.db`.
+ * Layout under --storage.tsdb.path: `wal/` (segments and checkpoints), `blocks.db`, and after a
+ * clean shutdown `head.snapshot` (snapshot.ts: the head, read back instead of replaying the WAL).
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../core/log/logger.ts";
 import type { Registry } from "../../core/metrics/registry.ts";
@@ -20,6 +22,7 @@ import { XorCodec } from "../../wasm/xor.ts";
 import type { Appender, ExemplarQuerier, ExemplarSeries, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
+import { readSnapshot, writeSnapshot } from "./snapshot.ts";
 import { Wal, type WalExemplar } from "./wal/index.ts";
 
 export interface TsdbOptions {
@@ -39,6 +42,8 @@ export interface TsdbOptions {
   /** Exemplar storage capacity (0, the default: exemplars are not stored). */
   maxExemplars?: number;
   now?: () => number;
+  /** Write the head snapshot at close() and read it at open() (default true). */
+  snapshotOnShutdown?: boolean;
 }
 
 const top = (pairs: Array<[string, number]>, limit: number) =>
@@ -46,6 +51,8 @@ const top = (pairs: Array<[string, number]>, limit: number) =>
 
 export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, ExemplarQuerier {
   readonly head: Head;
+  /** Where the last start-up took the head from: the shutdown snapshot, or WAL replay. */
+  loadedFrom: "snapshot" | "wal" = "wal";
   /** Chunks cut from the head, waiting for the next flush. */
   #pending: Array<FullChunk & { segment: number }> = [];
   /** WAL segment in which each series' open chunk started. */
@@ -90,6 +97,10 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   async #load(): Promise<void> {
     const { log } = this.opts;
     const started = performance.now();
+    if (await this.#loadSnapshot()) {
+      log.info("TSDB loaded from the head snapshot", { series: this.head.seriesCount, chunks: this.head.chunkCount, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+      return;
+    }
     for (const { ref, labels } of this.blocks.allSeries()) this.head.addSeries(labels, ref);
     // Samples already in blocks must not be appended again from the WAL.
     for (const [ref, maxt] of this.blocks.maxTimes()) this.head.setLastTime(ref, maxt);
@@ -102,6 +113,57 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       log.warn("The WAL had a damaged record; everything before it was replayed", { segment: replay.corruption.segment, offset: replay.corruption.offset, reason: replay.corruption.reason });
     }
     log.info("TSDB loaded", { series: this.head.seriesCount, walRecords: replay.records, walSamples: replay.samples, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+  }
+
+  get #snapshotPath(): string {
+    return join(this.opts.dir, "head.snapshot");
+  }
+
+  /**
+   * Takes the head from the shutdown snapshot when there is one and the WAL has not changed
+   * since; true when it did. Any problem with it is logged and means WAL replay. The snapshot
+   * is deleted once read either way: after the first commit it would be out of date.
+   */
+  async #loadSnapshot(): Promise<boolean> {
+    const path = this.#snapshotPath;
+    if (!existsSync(path)) return false;
+    const { log } = this.opts;
+    try {
+      const snap = await readSnapshot(path);
+      await this.wal.resume(snap.wal);
+      const state = snap.restore(this.codec);
+      try {
+        this.head.restore(state);
+      } catch (e) {
+        for (const c of state.chunks) this.codec.free(c);
+        throw e;
+      }
+      this.loadedFrom = "snapshot";
+      return true;
+    } catch (e) {
+      log.warn("Not using the head snapshot; replaying the WAL instead", { path, reason: (e as Error).message });
+      return false;
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+
+  /** Writes the head snapshot (close(), after the last flush): the next start-up reads it instead of the WAL. */
+  async #writeSnapshot(): Promise<void> {
+    const { log } = this.opts;
+    if (this.#pending.length > 0) {
+      log.warn("Not writing a head snapshot: chunks could not be written to the block store; the next start-up replays the WAL", { chunks: this.#pending.length });
+      return;
+    }
+    const started = performance.now();
+    try {
+      const files = await this.wal.files();
+      const bytes = await writeSnapshot(this.#snapshotPath, this.head.snapshot(), this.codec, files);
+      log.info("Wrote the head snapshot", { series: this.head.seriesCount, bytes, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+    } catch (e) {
+      log.error("Writing the head snapshot failed; the next start-up replays the WAL", { path: this.#snapshotPath, err: e });
+      await rm(this.#snapshotPath, { force: true }).catch(() => undefined);
+    }
   }
 
   appender(): Appender {
@@ -394,6 +456,9 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     if (this.#timer !== null) clearInterval(this.#timer);
     await this.flush();
     await this.wal.close();
+    // Commits whose records the WAL just acknowledged apply in their own continuations: let them run first.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.opts.snapshotOnShutdown ?? true) await this.#writeSnapshot();
     this.blocks.close();
   }
 }

@@ -34,6 +34,13 @@ class RefList {
 
 type Entry = number | RefList;
 
+/** The postings index as arrays (Postings.dump(), .load()). */
+export interface PostingsDump {
+  names: Array<[string, string[]]>;
+  sizes: Uint32Array;
+  refs: Uint32Array;
+}
+
 const view = (e: Entry): ArrayLike<number> => (typeof e === "number" ? [e] : e.view());
 const size = (e: Entry): number => (typeof e === "number" ? 1 : e.n);
 
@@ -105,6 +112,60 @@ export class Postings {
       if (result.length === 0) return result;
     }
     return result ?? this.allRefs();
+  }
+
+  /**
+   * The whole index, for the head snapshot: per name its values; per (name, value), in the
+   * same order, the list's length in `sizes` and its refs, concatenated, in `refs`.
+   */
+  dump(): PostingsDump {
+    const names: Array<[string, string[]]> = [];
+    let pairs = 0;
+    let total = 0;
+    for (const [name, values] of this.#index) {
+      names.push([name, [...values.keys()]]);
+      pairs += values.size;
+      for (const e of values.values()) total += size(e);
+    }
+    const sizes = new Uint32Array(pairs);
+    const refs = new Uint32Array(total);
+    let p = 0;
+    let at = 0;
+    for (const values of this.#index.values()) {
+      for (const e of values.values()) {
+        sizes[p++] = size(e);
+        if (typeof e === "number") refs[at++] = e;
+        else {
+          refs.set(e.view(), at);
+          at += e.n;
+        }
+      }
+    }
+    return { names, sizes, refs };
+  }
+
+  /** Takes over a dump (into an empty index). */
+  load(d: PostingsDump): void {
+    if (this.#index.size > 0) throw new Error("Cannot load postings into an index that already holds some");
+    let p = 0;
+    let at = 0;
+    for (const [name, vals] of d.names) {
+      const values = new Map<string, Entry>();
+      for (const value of vals) {
+        const n = d.sizes[p++];
+        if (n === undefined || n === 0 || at + n > d.refs.length) throw new SyntaxError(`Cannot load postings: the list of ${name}=${JSON.stringify(value)} is ${n === undefined ? "missing" : n === 0 ? "empty" : "past the end of the refs"}`);
+        if (n === 1) values.set(value, d.refs[at]!);
+        else {
+          const list = new RefList();
+          list.refs = d.refs.slice(at, at + n);
+          list.n = n;
+          values.set(value, list);
+        }
+        at += n;
+      }
+      this.#index.set(name, values);
+    }
+    if (p !== d.sizes.length || at !== d.refs.length) throw new SyntaxError(`Cannot load postings: ${d.sizes.length} lists and ${d.refs.length} refs given, ${p} and ${at} used`);
   }
 
   labelNames(): string[] {

@@ -57,4 +57,35 @@ describe("SeriesStore", () => {
     const m = s.memory();
     expect((m.labelIds + m.refArrays + m.hashSlots) / 100_000).toBeLessThan(60);
   });
+
+  test("the hash table holds each series once after it grows, so a dump loads back", () => {
+    const s = new SeriesStore();
+    // Growth rehashes several times on the way; the series added at each rehash was once inserted twice.
+    for (let i = 1; i <= 40_000; i++) s.add(i, series(i));
+    for (let i = 2; i <= 40_000; i += 5) s.remove(i);
+    const d = s.dump(40_001);
+    expect(d.slots.filter((r) => r !== 0).length).toBe(s.count);
+    const t = new SeriesStore();
+    t.load(d);
+    expect(t.count).toBe(s.count);
+    for (let i = 1; i <= 40_000; i++) expect(t.find(series(i))).toBe(i % 5 === 2 ? undefined : i);
+    // The loaded store goes on taking and removing series.
+    t.add(2, series(40_002));
+    t.remove(1);
+    expect(t.find(series(40_002))).toBe(2);
+    expect(t.find(series(1))).toBeUndefined();
+    expect(t.labels(3)!.key).toBe(series(3).key);
+  });
+
+  test("a dump whose arrays do not agree is refused with what is wrong", () => {
+    const s = new SeriesStore();
+    for (let i = 1; i <= 100; i++) s.add(i, series(i));
+    const d = s.dump(101);
+    expect(() => new SeriesStore().load({ ...d, count: 99 })).toThrow("99 expected, 100 in the arrays, 100 in the hash table");
+    const slots = d.slots.slice();
+    slots[slots.findIndex((r) => r !== 0)] = 500;
+    expect(() => new SeriesStore().load({ ...d, slots })).toThrow(/hash slot \d+ holds 500, which is not a series/);
+    expect(() => new SeriesStore().load({ ...d, pool: d.pool.subarray(0, 10) })).toThrow("past the pool's end");
+    expect(() => new SeriesStore().load({ ...d, symbols: ["a", "a"] })).toThrow("a repeated string");
+  });
 });

@@ -43,6 +43,20 @@ export class Symbols {
     return this.#strings.length;
   }
 
+  /** Every string, by id. */
+  all(): readonly string[] {
+    return this.#strings;
+  }
+
+  /** Interns `strings` in order (a restore: the table must be empty). */
+  load(strings: readonly string[]): void {
+    if (this.#strings.length > 0) throw new Error("Cannot load symbols into a table that already holds some");
+    for (const s of strings) {
+      if (typeof s !== "string" || this.#ids.has(s)) throw new SyntaxError(`Cannot load symbol ${this.#strings.length}: ${typeof s !== "string" ? "not a string" : "a repeated string"}`);
+      this.intern(s);
+    }
+  }
+
   /** Approximate bytes held (strings as 1 byte per code unit plus object overheads). */
   bytes(): number {
     let n = 0;
@@ -57,6 +71,19 @@ function mixHash(h: number, x: number): number {
 }
 
 const EMPTY = 0;
+
+/** A SeriesStore's state (SeriesStore.dump(), .load()). */
+export interface SeriesStoreDump {
+  symbols: readonly string[];
+  start: Uint32Array;
+  bytes: Uint16Array;
+  pairs: Uint8Array;
+  hash: Uint32Array;
+  pool: Uint8Array;
+  slots: Int32Array;
+  count: number;
+  dead: number;
+}
 
 export class SeriesStore {
   readonly symbols = new Symbols();
@@ -165,6 +192,8 @@ export class SeriesStore {
     const n = this.#encode(labels, true);
     if (n > 0xffff) throw new RangeError(`Cannot store series ${labels.toString()}: its label ids take more than 64 KiB`);
     this.#growRefs(ref);
+    // Before #pairs[ref] is set: a rehash inserts every live ref, and this one is inserted below.
+    if ((this.#count + 1) * 10 > this.#slots.length * 7) this.#rehash(this.#slots.length * 2);
     if (this.#used + n > this.#pool.length) this.#growPool(n);
     this.#pool.set(this.#scratch.subarray(0, n), this.#used);
     this.#start[ref] = this.#used;
@@ -173,7 +202,6 @@ export class SeriesStore {
     this.#used += n;
     const h = this.#hashOf(n);
     this.#hash[ref] = h;
-    if ((this.#count + 1) * 10 > this.#slots.length * 7) this.#rehash(this.#slots.length * 2);
     this.#insertSlot(ref, h);
     this.#count++;
   }
@@ -230,6 +258,64 @@ export class SeriesStore {
     const flat = new Array<string>(n);
     for (let i = 0; i < n; i++) flat[i] = this.symbols.str(ids[i]!);
     return Labels.fromSorted(flat);
+  }
+
+  /** The whole store as arrays (copies), for the head snapshot; `refs`: one past the highest ref. */
+  dump(refs: number): SeriesStoreDump {
+    const n = Math.min(refs, this.#start.length);
+    return {
+      symbols: this.symbols.all(),
+      start: this.#start.slice(0, n),
+      bytes: this.#bytes.slice(0, n),
+      pairs: this.#pairs.slice(0, n),
+      hash: this.#hash.slice(0, n),
+      pool: this.#pool.slice(0, this.#used),
+      slots: this.#slots.slice(),
+      count: this.#count,
+      dead: this.#dead,
+    };
+  }
+
+  /**
+   * Takes over a dump (into an empty store). The arrays are checked against each other, so a
+   * dump that does not hold together throws instead of answering wrong lookups later.
+   */
+  load(d: SeriesStoreDump): void {
+    if (this.#count !== 0) throw new Error("Cannot load series into a store that already holds some");
+    const n = d.start.length;
+    if (d.bytes.length !== n || d.pairs.length !== n || d.hash.length !== n) throw new SyntaxError(`Cannot load series: the per-ref arrays differ in length (${n}, ${d.bytes.length}, ${d.pairs.length}, ${d.hash.length})`);
+    const slots = d.slots.length;
+    if (slots < 16 || (slots & (slots - 1)) !== 0) throw new SyntaxError(`Cannot load series: the hash table has ${slots} slots, not a power of two`);
+    let live = 0;
+    for (let ref = 1; ref < n; ref++) {
+      if (d.pairs[ref] === 0) continue;
+      live++;
+      if (d.start[ref]! + d.bytes[ref]! > d.pool.length) throw new SyntaxError(`Cannot load series: series ${ref}'s label ids lie past the pool's end`);
+    }
+    let used = 0;
+    for (let i = 0; i < slots; i++) {
+      const ref = d.slots[i]!;
+      if (ref === EMPTY) continue;
+      if (!(ref > 0 && ref < n && d.pairs[ref] !== 0)) throw new SyntaxError(`Cannot load series: hash slot ${i} holds ${ref}, which is not a series`);
+      used++;
+    }
+    if (live !== d.count || used !== d.count) throw new SyntaxError(`Cannot load series: ${d.count} expected, ${live} in the arrays, ${used} in the hash table`);
+    this.symbols.load(d.symbols);
+    const cap = Math.max(1024, 2 ** Math.ceil(Math.log2(n + 1)));
+    this.#start = new Uint32Array(cap);
+    this.#start.set(d.start);
+    this.#bytes = new Uint16Array(cap);
+    this.#bytes.set(d.bytes);
+    this.#pairs = new Uint8Array(cap);
+    this.#pairs.set(d.pairs);
+    this.#hash = new Uint32Array(cap);
+    this.#hash.set(d.hash);
+    this.#pool = new Uint8Array(Math.max(1 << 16, Math.ceil(d.pool.length * 1.25)));
+    this.#pool.set(d.pool);
+    this.#used = d.pool.length;
+    this.#slots = d.slots.slice();
+    this.#count = d.count;
+    this.#dead = d.dead;
   }
 
   /** Bytes held by the typed arrays (capacity, not use) and the symbol table. */

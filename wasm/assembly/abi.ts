@@ -3,7 +3,7 @@
 // (asc infers i32 for them, tsc infers number).
 
 /** Bumped whenever the memory layout or an export's signature changes. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 // ---- XOR chunk codec (wasm/assembly/xor.ts, wasm/xor.ts) --------------------------------
 /** Append/iterate status codes. Non-negative: no error. */

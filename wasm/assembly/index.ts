@@ -10,7 +10,7 @@ export function abiVersion(): i32 {
 export {
   xorAppend, xorAppendBatch, xorAppendBits, xorAppendStale, xorBytesLen, xorBytesPtr, xorCount,
   xorDecode, xorFree, xorFromBytes, xorIterFree, xorIterNew, xorIterNext, xorIterReset,
-  xorMaxTime, xorMinTime, xorNew,
+  xorMaxTime, xorMinTime, xorNew, xorRestoreMany, xorSnapshot,
 } from "./xor";
 export {
   cacheBeginScrape, cacheCapacity, cacheCount, cacheEvict, cacheFree, cacheInsert, cacheKeyBytes,

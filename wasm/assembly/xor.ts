@@ -515,3 +515,73 @@ export function xorFromBytes(ptr: usize, len: i32): usize {
   }
   return c;
 }
+
+// ---------------------------------------------------------------------------------------
+// Snapshots (the head's open chunks at shutdown, reloaded at start-up without decoding).
+// A record is: data length u32, the 48-byte header as it is in memory (its BUF and CAP
+// fields are meaningless outside this memory and rewritten on restore), then the data bytes
+// written so far ((BITS + 7) >> 3). Only this build's layout reads them back: the TSDB tags
+// a snapshot with ABI_VERSION and XOR_CHUNK_HEADER_SIZE.
+
+/**
+ * Writes the records of chunks handles[0..n) (u32 each) to out[0..cap), stopping before a
+ * record that does not fit. Stores at result the number of chunks written (u32) and at
+ * result+4 the bytes written (u32).
+ */
+export function xorSnapshot(handles: usize, n: i32, out: usize, cap: usize, result: usize): void {
+  let at: usize = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = <usize>load<u32>(handles + (<usize>i << 2));
+    const len = <usize>((load<u32>(c + XOR_CHUNK_BITS) + 7) >> 3);
+    if (at + 4 + XOR_CHUNK_HEADER_SIZE + len > cap) break;
+    store<u32>(out + at, <u32>len);
+    memory.copy(out + at + 4, c, XOR_CHUNK_HEADER_SIZE);
+    memory.copy(out + at + 4 + XOR_CHUNK_HEADER_SIZE, <usize>load<u32>(c + XOR_CHUNK_BUF), len);
+    at += 4 + XOR_CHUNK_HEADER_SIZE + len;
+  }
+  store<u32>(result, <u32>i);
+  store<u32>(result + 4, <u32>at);
+}
+
+/**
+ * Restores the chunks of the records in src[0..bytes) (xorSnapshot's format), writing their
+ * handles to handles[0..max) (u32). Returns how many, or −1 − i when record i is not a chunk
+ * this build could have written (its length, count or bit position do not agree); chunks
+ * restored before it are freed then.
+ */
+export function xorRestoreMany(src: usize, bytes: usize, handles: usize, max: i32): i32 {
+  let at: usize = 0;
+  let i = 0;
+  while (at < bytes && i < max) {
+    if (at + 4 + XOR_CHUNK_HEADER_SIZE > bytes) return restoreFailed(handles, i);
+    const len = <usize>load<u32>(src + at);
+    const hdr = src + at + 4;
+    const bits = load<u32>(hdr + XOR_CHUNK_BITS);
+    const count = load<u32>(hdr + XOR_CHUNK_COUNT);
+    if (
+      at + 4 + XOR_CHUNK_HEADER_SIZE + len > bytes ||
+      len < 2 ||
+      <usize>((bits + 7) >> 3) != len ||
+      count > <u32>XOR_MAX_SAMPLES ||
+      <u32>bswap<u16>(load<u16>(hdr + XOR_CHUNK_HEADER_SIZE)) != count
+    ) return restoreFailed(handles, i);
+    let cap = INITIAL_CAP;
+    while (cap < len + SLACK) cap <<= 1;
+    const c = alloc(XOR_CHUNK_HEADER_SIZE);
+    memory.copy(c, hdr, XOR_CHUNK_HEADER_SIZE);
+    const buf = allocZeroed(cap);
+    memory.copy(buf, hdr + XOR_CHUNK_HEADER_SIZE, len);
+    store<u32>(c + XOR_CHUNK_BUF, <u32>buf);
+    store<u32>(c + XOR_CHUNK_CAP, <u32>blockSize(cap));
+    store<u32>(handles + (<usize>i << 2), <u32>c);
+    at += 4 + XOR_CHUNK_HEADER_SIZE + len;
+    i++;
+  }
+  return i;
+}
+
+function restoreFailed(handles: usize, n: i32): i32 {
+  for (let k = 0; k < n; k++) xorFree(<usize>load<u32>(handles + (<usize>k << 2)));
+  return -1 - n;
+}

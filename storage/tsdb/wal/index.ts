@@ -84,7 +84,7 @@
  * (segment, offset, reason), truncates that file there and goes on with the next segment;
  * in the last segment, writing then continues at that offset.
  */
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Labels } from "../../../core/model/labels.ts";
 import { CRC_BYTES, Encoder, HEADER_BYTES, readU32 } from "./codec.ts";
@@ -135,6 +135,13 @@ export interface WalExemplar {
 export interface WalPosition {
   segment: number;
   offset: number;
+}
+
+/** The log's files: see Wal.files(). */
+export interface WalFiles {
+  checkpoint: number;
+  /** [segment number, size in bytes], ascending. */
+  segments: Array<[number, number]>;
 }
 
 export interface WalCorruption {
@@ -371,6 +378,33 @@ export class Wal {
     const last = segs[segs.length - 1];
     if (last !== undefined) this.#durable = { segment: last, offset: Bun.file(join(this.#dir, segName(last))).size };
     return res;
+  }
+
+  /**
+   * The files of the log now: the checkpoint's number (−1: none) and each segment's number
+   * and size. A head snapshot records them at shutdown; at start-up, the same files mean
+   * nothing was written after the snapshot.
+   */
+  async files(): Promise<WalFiles> {
+    const segments: Array<[number, number]> = [];
+    for (const n of [...this.#segments].sort((a, b) => a - b)) segments.push([n, (await stat(join(this.#dir, segName(n)))).size]);
+    return { checkpoint: this.#checkpoint, segments };
+  }
+
+  /**
+   * Starts without replay: the head was restored from a snapshot taken when the log held
+   * exactly `files` (what files() returned then). Rejects, changing nothing, when the log
+   * differs; call it instead of replay(), before the first commit.
+   */
+  async resume(files: WalFiles): Promise<void> {
+    if (this.#fh || this.#committed) throw new Error(`Cannot resume the WAL in ${this.#dir}: it has been written to since it was opened`);
+    const now = await this.files();
+    if (JSON.stringify(now) !== JSON.stringify(files)) {
+      throw new Error(`The WAL in ${this.#dir} changed after the snapshot was taken (now checkpoint ${now.checkpoint} and segments ${JSON.stringify(now.segments)}; then checkpoint ${files.checkpoint} and segments ${JSON.stringify(files.segments)})`);
+    }
+    this.#startFresh = false;
+    const last = now.segments[now.segments.length - 1];
+    if (last !== undefined) this.#durable = { segment: last[0], offset: last[1] };
   }
 
   /**
