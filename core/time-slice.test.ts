@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { drain, drive, sortSteps, TimeSlicer } from "./time-slice.ts";
+import { byKey, drain, drive, sortSteps, TimeSlicer } from "./time-slice.ts";
 import type { Steps } from "../storage/types.ts";
 import { rng } from "../test/support/random.ts";
 
@@ -63,14 +63,23 @@ test("sortSteps() sorts as a stable Array.prototype.sort by key does, at every s
   for (const n of [0, 1, 2, 511, 512, 513, 1024, 1500, 5000]) {
     const items = Array.from({ length: n }, (_, i) => ({ k: `k${Math.floor(next() * n * 0.7)}`, i }));
     const want = items.slice().sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-    expect(drain(sortSteps(items, (x) => x.k))).toEqual(want);
+    expect(drain(sortSteps(items, byKey((x) => x.k)))).toEqual(want);
   }
+});
+
+test("sortSteps() keeps sorted and partly sorted input in order", () => {
+  const sorted = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(5, "0")}`);
+  expect(drain(sortSteps(sorted, byKey((x) => x)))).toEqual(sorted);
+  // Sorted runs of 1000 in reverse order of runs, and a reversed whole.
+  const runs = [...sorted.slice(2000), ...sorted.slice(1000, 2000), ...sorted.slice(0, 1000)];
+  expect(drain(sortSteps(runs, byKey((x) => x)))).toEqual(sorted);
+  expect(drain(sortSteps(sorted.slice().reverse(), byKey((x) => x)))).toEqual(sorted);
 });
 
 test("sortSteps() yields while sorting many items, so drive() can pause it", async () => {
   const items = Array.from({ length: 20_000 }, (_, i) => `s${(i * 7919) % 20_000}`);
   const s = new TimeSlicer(0);
-  const got = await drive(sortSteps(items, (x) => x), s);
+  const got = await drive(sortSteps(items, byKey((x) => x)), s);
   expect(got).toEqual(items.slice().sort());
   expect(s.pauses).toBeGreaterThan(10);
 });

@@ -6,7 +6,7 @@
 import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarQuerier, type ExemplarSeries, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Steps, type Storage } from "./types.ts";
 import { Labels } from "../core/model/labels.ts";
 import { compileMatchers } from "./matchers.ts";
-import { drain, sortSteps } from "../core/time-slice.ts";
+import { byLabels, drain, sortSteps } from "../core/time-slice.ts";
 
 interface Series {
   ref: SeriesRef;
@@ -135,7 +135,7 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier, ExemplarQ
       }
       out.push({ labels: s.labels, t, v, stale });
     }
-    return yield* sortSteps(out, (c) => c.labels.key);
+    return yield* sortSteps(out, byLabels);
   }
 
   /** Every series' labels, for tests. */

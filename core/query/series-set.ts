@@ -6,6 +6,12 @@ import { Labels } from "../model/labels.ts";
 import { goQuote } from "./lexical.ts";
 import { QueryError } from "./values.ts";
 
+/** What loops need to yield to the event loop (the Evaluator, a TimeSlicer). */
+export interface Slices {
+  due(work: number): boolean;
+  pause(): Promise<void>;
+}
+
 export interface StepSeries {
   labels: Labels;
   v: Float64Array;
@@ -47,9 +53,14 @@ export class SeriesSet {
     s.v[i] = v;
   }
 
-  /** The series that got at least one value. */
-  result(): StepSeries[] {
-    return this.list.filter((s) => s.has.includes(1));
+  /** The series that got at least one value (in slices of `ev`'s time). */
+  async result(ev: Slices): Promise<StepSeries[]> {
+    const out: StepSeries[] = [];
+    for (const s of this.list) {
+      if (s.has.includes(1)) out.push(s);
+      if (ev.due(this.n + 8)) await ev.pause();
+    }
+    return out;
   }
 }
 

@@ -19,7 +19,7 @@ import { STALE_NAN_HI, STALE_NAN_LO } from "../../wasm/assembly/abi.ts";
 import { XorCodec } from "../../wasm/xor.ts";
 import type { Appender, ExemplarQuerier, ExemplarSeries, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Steps, Storage } from "../types.ts";
 import { compileMatchers } from "../matchers.ts";
-import { drain, sortSteps } from "../../core/time-slice.ts";
+import { byKey, byLabels, byString, drain, sortSteps } from "../../core/time-slice.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
 import { Wal, type WalExemplar } from "./wal/index.ts";
@@ -275,7 +275,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       }
       yield 1024 + decoded;
     }
-    return yield* sortSteps(out, (c) => c.labels.key);
+    return yield* sortSteps(out, byLabels);
   }
 
   /** Brings `index` up to date with the chunks waiting for the block store, in steps; returns with no step left when it is. */
@@ -408,7 +408,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       if (l !== undefined) out.push(l);
       if ((i & 255) === 255) yield 1024;
     }
-    return yield* sortSteps(out, (l) => l.key);
+    return yield* sortSteps(out, byKey((l: Labels) => l.key));
   }
 
   labelNames(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
@@ -423,7 +423,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       if (l !== undefined) for (const [n] of l) names.add(n);
       if ((i & 255) === 255) yield 1024;
     }
-    return yield* sortSteps([...names], (n) => n);
+    return yield* sortSteps([...names], byString);
   }
 
   labelValues(name: string, sets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
@@ -438,7 +438,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       if (v !== "") values.add(v);
       if ((i & 1023) === 1023) yield 1024;
     }
-    return yield* sortSteps([...values], (v) => v);
+    return yield* sortSteps([...values], byString);
   }
 
   headStats(limit: number): HeadStats {
