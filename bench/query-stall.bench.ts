@@ -4,11 +4,12 @@
  * the probe saw (how long the event loop was held at a stretch: /-/healthy, /metrics and the
  * scrape loops wait that long). DESIGN: never more than ~100 ms.
  *
- *   node_modules/.bin/bun bench/query-stall.bench.ts [series = 1000000]
+ *   node_modules/.bin/bun bench/query-stall.bench.ts [series = 1000000] [only calls whose label contains this]
  *
  * Data: `x{job, instance}` counters, 181 samples at 10 s (30 min): the first 120 of each
  * series are cut and flushed to the block store, the rest sit in the head's open chunks.
- * Requests go through the Hono routes (JSON encoding included), one at a time.
+ * Requests go through the Hono routes (JSON encoding and, where asked, gzip included), one at
+ * a time; bytes are the body as sent.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import { Registry } from "../core/metrics/registry.ts";
 import { Labels } from "../core/model/labels.ts";
 import { QueryEngine } from "../core/query/engine.ts";
 import { registerFederateRoute } from "../core/web/federate.ts";
+import { gzipResponses } from "../core/web/http-compat.ts";
 import { registerQueryRoutes } from "../core/web/query.ts";
 import { registerSeriesRoutes } from "../core/web/series.ts";
 import { Tsdb } from "../storage/tsdb/index.ts";
@@ -77,12 +79,14 @@ try {
 
   const engine = new QueryEngine(db, { timeoutMs: 600_000 });
   const app = new Hono();
+  app.use("/api/*", gzipResponses);
+  app.use("/federate", gzipResponses);
   registerQueryRoutes(app, { engine: () => engine, timeoutMs: 600_000 });
   registerSeriesRoutes(app, () => db);
   registerFederateRoute(app, { querier: () => db, lookbackDeltaMs: 300_000, externalLabels: () => ({}), now: () => end });
 
   const endS = end / 1000;
-  const calls: Array<[string, string]> = [
+  const calls: Array<[string, string, string?]> = [
     ["instant sum(rate(x[5m]))", `/api/v1/query?query=${encodeURIComponent("sum(rate(x[5m]))")}&time=${endS}`],
     ["instant count by (job) (x)", `/api/v1/query?query=${encodeURIComponent("count by (job) (x)")}&time=${endS}`],
     ["range sum by (job) (rate(x[5m])), 5m at 1m", `/api/v1/query_range?query=${encodeURIComponent("sum by (job) (rate(x[5m]))")}&start=${endS - 300}&end=${endS}&step=60`],
@@ -91,15 +95,21 @@ try {
     ["/api/v1/labels", `/api/v1/labels`],
     ["/api/v1/label/instance/values", `/api/v1/label/instance/values`],
     ["/federate?match[]=x", `/federate?match[]=x`],
+    ["/api/v1/series?match[]=x, gzipped", `/api/v1/series?match[]=x&start=${endS - 600}`, "gzip"],
+    ["instant x, gzipped", `/api/v1/query?query=x&time=${endS}`, "gzip"],
   ];
-  for (const [label, path] of calls) {
+  const only = process.argv[3] ?? "";
+  for (const [label, path, encoding] of calls) {
+    if (!label.includes(only)) continue;
+    console.error(`--- start: ${label}`);
     let status = 0;
     let bytes = 0;
     const r = await probe(async () => {
-      const res = await app.request(path);
+      const res = await app.request(path, encoding !== undefined ? { headers: { "Accept-Encoding": encoding } } : {});
       status = res.status;
       bytes = (await res.arrayBuffer()).byteLength;
     });
+    console.error(`--- done: ${label}`);
     console.log(`${label}: ${(r.ms / 1000).toFixed(2)} s, longest event-loop stall ${r.stallMs.toFixed(0)} ms (HTTP ${status}, ${(bytes / 1e6).toFixed(1)} MB)`);
   }
 } finally {
