@@ -66,7 +66,7 @@ try {
       ms.push(performance.now() - t);
     }
     const m = median(ms);
-    console.log(`${label}: ${m.toFixed(1)} ms (median of ${runs})`);
+    console.log(`${label}: ${m < 1 ? m.toFixed(3) : m.toFixed(1)} ms (median of ${runs})`);
     return m;
   };
 
@@ -79,6 +79,9 @@ try {
   db.selectColumns([{ type: "=", name: "__name__", value: "x" }], start - 300_000, end);
   console.log(`  of which selectColumns (decode ${seriesCount} series): ~${(performance.now() - sel).toFixed(1)} ms (one run)`);
   await time(`instant ${q}`, () => engine.instant(q, end));
+  // Small queries: what a dashboard panel of one series pays (no slicing happens in them).
+  await time('instant x{instance="host-1:9100"} (one series)', () => engine.instant('x{instance="host-1:9100"}', end), 201);
+  await time('instant rate(x{instance="host-1:9100"}[5m]) * 2 (one series)', () => engine.instant('rate(x{instance="host-1:9100"}[5m]) * 2', end), 201);
   await time("range x (raw selector, 10k series × 241 steps)", () => engine.range("x", start, end, step), 3);
   await time("range avg_over_time(x[10m]) > bool on(job, instance) x", () => engine.range("avg_over_time(x[10m]) > bool on(job, instance) x", start, end, step), 3);
 } finally {

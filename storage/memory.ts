@@ -3,9 +3,10 @@
  * the future bound, atomic commits. Used by tests and as the reference the TSDB is
  * checked against; not meant for production data (nothing is persisted).
  */
-import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarQuerier, type ExemplarSeries, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Storage } from "./types.ts";
+import { AppendError, UnknownSeriesRefError, APPEND_DUPLICATE, APPEND_OUT_OF_BOUNDS, APPEND_OUT_OF_ORDER, MAX_FUTURE_MS, type Appender, type AppendRejection, type Exemplar, type ExemplarQuerier, type ExemplarSeries, type Matcher, type Querier, type Sample, type SeriesColumns, type SeriesData, type SeriesQuerier, type SeriesRef, type Steps, type Storage } from "./types.ts";
 import { Labels } from "../core/model/labels.ts";
 import { compileMatchers } from "./matchers.ts";
+import { byLabels, drain, sortSteps } from "../core/time-slice.ts";
 
 interface Series {
   ref: SeriesRef;
@@ -107,20 +108,34 @@ export class MemoryStorage implements Storage, Querier, SeriesQuerier, ExemplarQ
 
   /** Columnar reads for the query engine (stale markers flagged, not dropped). */
   selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
+    return drain(this.selectColumnsSteps(matchers, mint, maxt));
+  }
+
+  /** selectColumns() in steps of one series (commits may land between them). */
+  *selectColumnsSteps(matchers: readonly Matcher[], mint: number, maxt: number): Steps<SeriesColumns[]> {
+    const match = compileMatchers(matchers);
     const out: SeriesColumns[] = [];
-    for (const { labels, samples } of this.select(matchers, mint, maxt)) {
-      const t = new Float64Array(samples.length);
-      const v = new Float64Array(samples.length);
+    for (const s of this.#byRef.values()) {
+      if (!match(s.labels)) continue;
+      let lo = 0;
+      while (lo < s.samples.length && s.samples[lo]!.t < mint) lo++;
+      let hi = lo;
+      while (hi < s.samples.length && s.samples[hi]!.t <= maxt) hi++;
+      yield 64 + hi;
+      const n = hi - lo;
+      if (n === 0) continue;
+      const t = new Float64Array(n);
+      const v = new Float64Array(n);
       let stale: Uint8Array | null = null;
-      for (let i = 0; i < samples.length; i++) {
-        const s = samples[i]!;
-        t[i] = s.t;
-        v[i] = s.v;
-        if (s.stale) (stale ??= new Uint8Array(samples.length))[i] = 1;
+      for (let i = 0; i < n; i++) {
+        const x = s.samples[lo + i]!;
+        t[i] = x.t;
+        v[i] = x.v;
+        if (x.stale) (stale ??= new Uint8Array(n))[i] = 1;
       }
-      out.push({ labels, t, v, stale });
+      out.push({ labels: s.labels, t, v, stale });
     }
-    return out;
+    return yield* sortSteps(out, byLabels);
   }
 
   /** Every series' labels, for tests. */

@@ -116,12 +116,25 @@ export interface Storage {
 /** The largest accepted timestamp: now + 10 minutes (spec §4.5 step 8). */
 export const MAX_FUTURE_MS = 10 * 60_000;
 
+/**
+ * Work cut into steps: a sync generator that yields, with a rough count of the work done since
+ * its last yield (about one unit per array element touched), wherever the caller may pause and
+ * let the event loop run. `drive()` in core/time-slice.ts runs one in time slices, `drain()` at once.
+ * A generator must not hold anything across a yield that other work can invalidate (a WASM
+ * chunk handle, a view of a list that is rewritten in place).
+ */
+export type Steps<T> = Generator<number, T, void>;
+
 /** What the series and label APIs need from a storage (the TSDB implements it). */
 export interface LabelQuerier {
   /** Series matching any of the matcher sets with data in [mint, maxt]. */
   series(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[];
   labelNames(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[];
   labelValues(name: string, matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[];
+  /** series() as steps, for callers that must not hold the event loop (a storage over millions of series has them). */
+  seriesSteps?(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<Labels[]>;
+  labelNamesSteps?(matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<string[]>;
+  labelValuesSteps?(name: string, matcherSets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<string[]>;
   /** Head statistics for /api/v1/status/tsdb. */
   headStats(limit: number): HeadStats;
 }
@@ -154,4 +167,10 @@ export interface SeriesColumns {
 export interface SeriesQuerier {
   /** Series matching every matcher with at least one sample in [mint, maxt], sorted by labels. */
   selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[];
+  /**
+   * selectColumns() as steps (the query engine drives them in time slices). Between two steps
+   * the storage may change: each series is read whole within one step, and a series removed
+   * meanwhile is left out.
+   */
+  selectColumnsSteps?(matchers: readonly Matcher[], mint: number, maxt: number): Steps<SeriesColumns[]>;
 }

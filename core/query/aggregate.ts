@@ -31,17 +31,17 @@ export function formatFloatF(v: number): string {
   return (neg ? "-" : "") + out;
 }
 
-export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalValue {
+export async function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): Promise<EvalValue> {
   const n = r.n;
   let param: Float64Array | null = null;
   let label = "";
   if (e.param !== null) {
     if (e.op === "count_values") {
-      const p = ev.eval(e.param, r);
+      const p = await ev.eval(e.param, r);
       label = p.kind === "string" ? p.s : "";
-    } else param = ev.scalarArg(e.param, r);
+    } else param = await ev.scalarArg(e.param, r);
   }
-  const input = ev.vectorArg(e.expr, r);
+  const input = await ev.vectorArg(e.expr, r);
   if (e.op === "count_values" && !isValidLabelName(label, "legacy")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
   // Group of every input series (labels are fixed across steps).
   const groupOf = new Int32Array(input.length);
@@ -57,21 +57,28 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalVa
       groupLabels.push(g);
     }
     groupOf[s] = idx;
+    if (ev.due(64)) await ev.pause();
   }
   const G = groupLabels.length;
 
   if (e.op === "topk" || e.op === "bottomk") return topk(ev, e.op === "topk", input, groupOf, G, param!, n);
-  if (e.op === "count_values") return countValues(input, groupOf, groupLabels, label, n);
+  if (e.op === "count_values") return countValues(ev, input, groupOf, groupLabels, label, n);
   if (e.op === "quantile") {
     const out = new SeriesSet(n);
     const series = groupLabels.map((g) => out.series(g));
     const buckets: number[][] = groupLabels.map(() => []);
     for (let i = 0; i < n; i++) {
       for (const b of buckets) b.length = 0;
-      for (let s = 0; s < input.length; s++) if (input[s]!.has[i] === 1) buckets[groupOf[s]!]!.push(input[s]!.v[i]!);
-      for (let g = 0; g < G; g++) if (buckets[g]!.length > 0) out.set(series[g]!, i, quantileOf(param![i]!, Float64Array.from(buckets[g]!)));
+      for (let s = 0; s < input.length; s++) {
+        if (input[s]!.has[i] === 1) buckets[groupOf[s]!]!.push(input[s]!.v[i]!);
+        if ((s & 255) === 255 && ev.due(512)) await ev.pause();
+      }
+      for (let g = 0; g < G; g++) {
+        if (buckets[g]!.length > 0) out.set(series[g]!, i, quantileOf(param![i]!, Float64Array.from(buckets[g]!)));
+        if (ev.due(8 + 4 * buckets[g]!.length)) await ev.pause();
+      }
     }
-    return { kind: "vector", series: out.result() };
+    return { kind: "vector", series: await out.result(ev) };
   }
 
   const size = G * n;
@@ -79,91 +86,115 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): EvalVa
   const mean = new Float64Array(size);
   const count = new Float64Array(size);
   const op = e.op;
+  const acc: Accumulators = { op, n, value, mean, count };
   for (let s = 0; s < input.length; s++) {
     ev.check();
-    const src = input[s]!;
-    const base = groupOf[s]! * n;
-    for (let i = 0; i < n; i++) {
-      if (src.has[i] !== 1) continue;
-      const x = src.v[i]!;
-      const k = base + i;
-      const c = count[k]! + 1;
-      count[k] = c;
-      if (c === 1) {
-        value[k] = op === "count" || op === "group" ? 1 : op === "stddev" || op === "stdvar" ? 0 : x;
-        mean[k] = x;
-        continue;
-      }
-      switch (op) {
-        case "sum":
-          value[k] = value[k]! + x;
-          break;
-        case "avg": {
-          const m = mean[k]!;
-          if (!Number.isFinite(m) && !Number.isNaN(m)) {
-            if (!Number.isFinite(x) && !Number.isNaN(x) && m > 0 === x > 0) break;
-            if (Number.isFinite(x)) break;
-          }
-          mean[k] = m + (x / c - m / c);
-          break;
-        }
-        case "count":
-          value[k] = c;
-          break;
-        case "group":
-          break;
-        case "max":
-          if (value[k]! < x || Number.isNaN(value[k]!)) value[k] = x;
-          break;
-        case "min":
-          if (value[k]! > x || Number.isNaN(value[k]!)) value[k] = x;
-          break;
-        case "stddev":
-        case "stdvar": {
-          const delta = x - mean[k]!;
-          mean[k] = mean[k]! + delta / c;
-          value[k] = value[k]! + delta * (x - mean[k]!);
-          break;
-        }
-      }
-    }
+    if (ev.due(n + 8)) await ev.pause();
+    accumulate(acc, input[s]!, groupOf[s]! * n);
   }
   const out: StepSeries[] = [];
   for (let g = 0; g < G; g++) {
-    const v = new Float64Array(n);
-    const has = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = g * n + i;
-      const c = count[k]!;
-      if (c === 0) continue;
-      has[i] = 1;
-      switch (op) {
-        case "avg":
-          v[i] = mean[k]!;
-          break;
-        case "stdvar":
-          v[i] = value[k]! / c;
-          break;
-        case "stddev":
-          v[i] = Math.sqrt(value[k]! / c);
-          break;
-        default:
-          v[i] = value[k]!;
-      }
-    }
+    const { v, has } = groupResult(acc, g);
     out.push({ labels: groupLabels[g]!, v, has });
+    if (ev.due(n + 8)) await ev.pause();
   }
   ev.hold(G);
   return { kind: "vector", series: out };
 }
 
-function countValues(input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[], label: string, n: number): EvalValue {
+/** Per group and step: the running value, mean (avg, stddev) and count, G × n each. */
+interface Accumulators {
+  op: AggregateExpr["op"];
+  n: number;
+  value: Float64Array;
+  mean: Float64Array;
+  count: Float64Array;
+}
+
+/** Adds one series' samples to its group's accumulators (sync: the hot loop stays out of async code). */
+function accumulate(acc: Accumulators, src: StepSeries, base: number): void {
+  const { op, n, value, mean, count } = acc;
+  for (let i = 0; i < n; i++) {
+    if (src.has[i] !== 1) continue;
+    const x = src.v[i]!;
+    const k = base + i;
+    const c = count[k]! + 1;
+    count[k] = c;
+    if (c === 1) {
+      value[k] = op === "count" || op === "group" ? 1 : op === "stddev" || op === "stdvar" ? 0 : x;
+      mean[k] = x;
+      continue;
+    }
+    switch (op) {
+      case "sum":
+        value[k] = value[k]! + x;
+        break;
+      case "avg": {
+        const m = mean[k]!;
+        if (!Number.isFinite(m) && !Number.isNaN(m)) {
+          if (!Number.isFinite(x) && !Number.isNaN(x) && m > 0 === x > 0) break;
+          if (Number.isFinite(x)) break;
+        }
+        mean[k] = m + (x / c - m / c);
+        break;
+      }
+      case "count":
+        value[k] = c;
+        break;
+      case "group":
+        break;
+      case "max":
+        if (value[k]! < x || Number.isNaN(value[k]!)) value[k] = x;
+        break;
+      case "min":
+        if (value[k]! > x || Number.isNaN(value[k]!)) value[k] = x;
+        break;
+      case "stddev":
+      case "stdvar": {
+        const delta = x - mean[k]!;
+        mean[k] = mean[k]! + delta / c;
+        value[k] = value[k]! + delta * (x - mean[k]!);
+        break;
+      }
+    }
+  }
+}
+
+/** Group g's output columns. */
+function groupResult(acc: Accumulators, g: number): { v: Float64Array; has: Uint8Array } {
+  const { op, n, value, mean, count } = acc;
+  const v = new Float64Array(n);
+  const has = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = g * n + i;
+    const c = count[k]!;
+    if (c === 0) continue;
+    has[i] = 1;
+    switch (op) {
+      case "avg":
+        v[i] = mean[k]!;
+        break;
+      case "stdvar":
+        v[i] = value[k]! / c;
+        break;
+      case "stddev":
+        v[i] = Math.sqrt(value[k]! / c);
+        break;
+      default:
+        v[i] = value[k]!;
+    }
+  }
+  return { v, has };
+}
+
+async function countValues(ev: Evaluator, input: StepSeries[], groupOf: Int32Array, groupLabels: Labels[], label: string, n: number): Promise<EvalValue> {
   const out = new SeriesSet(n);
   const labelsFor = new Map<string, Labels>();
   const counts = new Map<string, { l: Labels; c: number }>();
   for (let i = 0; i < n; i++) {
     counts.clear();
     for (let s = 0; s < input.length; s++) {
+      if ((s & 63) === 63 && ev.due(1024)) await ev.pause();
       if (input[s]!.has[i] !== 1) continue;
       const val = formatFloatF(input[s]!.v[i]!);
       const g = groupOf[s]!;
@@ -185,7 +216,7 @@ function countValues(input: StepSeries[], groupOf: Int32Array, groupLabels: Labe
       s.v[i] = c;
     }
   }
-  return { kind: "vector", series: out.result() };
+  return { kind: "vector", series: await out.result(ev) };
 }
 
 /**
@@ -193,8 +224,12 @@ function countValues(input: StepSeries[], groupOf: Int32Array, groupLabels: Labe
  * container/heap per group (vectorByValueHeap for topk: NaN is smallest), pop + push when
  * full, then sort.Sort(sort.Reverse(heap)) (a stable insertion sort for small groups).
  */
-function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Array, G: number, param: Float64Array, n: number): EvalValue {
-  const out = input.map((s) => ({ labels: s.labels, v: new Float64Array(n), has: new Uint8Array(n) }));
+async function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Array, G: number, param: Float64Array, n: number): Promise<EvalValue> {
+  const out: StepSeries[] = [];
+  for (const s of input) {
+    out.push({ labels: s.labels, v: new Float64Array(n), has: new Uint8Array(n) });
+    if (ev.due(n + 8)) await ev.pause();
+  }
   const heaps: number[][] = Array.from({ length: G }, () => []);
   let order: number[] | null = null;
   for (let i = 0; i < n; i++) {
@@ -236,6 +271,7 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
     };
     const groupsSeen: number[] = [];
     for (let s = 0; s < input.length; s++) {
+      if ((s & 255) === 255 && ev.due(1024)) await ev.pause();
       if (input[s]!.has[i] !== 1) continue;
       const g = groupOf[s]!;
       const h = heaps[g]!;
@@ -273,10 +309,16 @@ function topk(ev: Evaluator, top: boolean, input: StepSeries[], groupOf: Int32Ar
         out[s]!.v[i] = val(s);
         ord.push(s);
       }
+      if (ev.due(16 * h.length + 8)) await ev.pause();
     }
     if (n === 1) order = ord;
   }
   ev.hold(out.length);
   if (order !== null) return { kind: "vector", series: order.map((s) => out[s]!) };
-  return { kind: "vector", series: out.filter((s) => s.has.includes(1)) };
+  const present: StepSeries[] = [];
+  for (const s of out) {
+    if (s.has.includes(1)) present.push(s);
+    if (ev.due(n + 8)) await ev.pause();
+  }
+  return { kind: "vector", series: present };
 }

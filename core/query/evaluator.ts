@@ -2,6 +2,14 @@
  * The PromQL evaluator (Prometheus 2.42 semantics). Every node is evaluated for all steps
  * of the query at once: an instant vector is a list of series with a value column and a
  * presence column over the steps, so range functions and aggregations run over typed arrays.
+ *
+ * Evaluation is async and cut into time slices (DESIGN: the event loop is never held for more
+ * than ~100 ms): the storage selection is driven in steps, and every loop over series or steps
+ * asks `due(work)` and awaits `pause()` when the slice is used up, which yields a macrotask
+ * and then checks cancellation and the deadline again. Inner per-step loops are sync helpers
+ * (latestSamples, kernelSteps, ...): JavaScriptCore optimises them better outside async code,
+ * and a query that fits in one slice never pauses, so small queries pay a few counter
+ * decrements.
  */
 import { Labels } from "../model/labels.ts";
 import type { Matcher, SeriesColumns, SeriesQuerier } from "../../storage/types.ts";
@@ -9,10 +17,11 @@ import type { AggregateExpr, AtModifier, BinaryExpr, Call, Expr, SubqueryExpr, V
 import { aggregate } from "./aggregate.ts";
 import { binary } from "./binary.ts";
 import { RANGE_KERNELS, type Window } from "./range-functions.ts";
-import { compareLabels, dropName, SeriesSet, type EvalValue, type RawSeries, type StepSeries } from "./series-set.ts";
+import { dropName, SeriesSet, type EvalValue, type RawSeries, type StepSeries } from "./series-set.ts";
 import { vectorFunction } from "./vector-functions.ts";
 import { typeOf } from "./check.ts";
 import { QueryError } from "./values.ts";
+import { byLabels, DEFAULT_SLICE_MS, drive, sortSteps, TimeSlicer } from "../time-slice.ts";
 
 const TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution";
 
@@ -60,6 +69,8 @@ export interface EvaluatorOptions {
   queryEnd: number;
   /** The default subquery step. */
   subqueryStepMs: number;
+  /** How long evaluation may hold the event loop before it yields (default 20 ms; 0 in tests: at every look at the clock). */
+  sliceMs?: number;
 }
 
 export class Evaluator {
@@ -68,10 +79,25 @@ export class Evaluator {
   #current = 0;
   #checks = 0;
 
+  /** Time slices: loops over series or steps ask due() and await pause(), which checks cancellation and the deadline again. */
+  readonly slices: TimeSlicer;
+
   constructor(
     readonly querier: SeriesQuerier,
     readonly opts: EvaluatorOptions,
-  ) {}
+  ) {
+    this.slices = new TimeSlicer(opts.sliceMs ?? DEFAULT_SLICE_MS, () => this.checkNow());
+  }
+
+  /** Counts `work` units (about one per array element touched); true when the caller should `await pause()`. */
+  due(work: number): boolean {
+    return this.slices.due(work);
+  }
+
+  /** Lets the event loop run, then checks for cancellation and the deadline. */
+  pause(): Promise<void> {
+    return this.slices.pause();
+  }
 
   /** Selections of this query by matchers: a later one within an earlier one's time range reuses it. */
   readonly #selected = new Map<string, Array<{ mint: number; maxt: number; cols: SeriesColumns[] }>>();
@@ -80,11 +106,12 @@ export class Evaluator {
    * The querier's columns for `matchers` over [mint, maxt], or an earlier selection that covers
    * that range (`x / x offset 1m`, `rate(x[5m]) > x`): samples outside a window are skipped anyway.
    */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
+  async select(matchers: readonly Matcher[], mint: number, maxt: number): Promise<SeriesColumns[]> {
     const key = JSON.stringify(matchers);
     const list = this.#selected.get(key) ?? [];
     for (const c of list) if (c.mint <= mint && c.maxt >= maxt) return c.cols;
-    const cols = this.querier.selectColumns(matchers, mint, maxt);
+    const q = this.querier;
+    const cols = q.selectColumnsSteps !== undefined ? await drive(q.selectColumnsSteps(matchers, mint, maxt), this.slices) : q.selectColumns(matchers, mint, maxt);
     list.push({ mint, maxt, cols });
     this.#selected.set(key, list);
     return cols;
@@ -136,7 +163,7 @@ export class Evaluator {
     return e;
   }
 
-  eval(e: Expr, r: StepRange): EvalValue {
+  async eval(e: Expr, r: StepRange): Promise<EvalValue> {
     this.checkNow();
     // A scalar holds one sample per step: past max samples it fails before allocating, as
     // Prometheus's does while filling it. Vectors are counted as they fill (no series, no samples).
@@ -149,14 +176,14 @@ export class Evaluator {
       case "paren":
         return this.eval(e.expr, r);
       case "vector":
-        return { kind: "vector", series: this.vectorSelector(e, r, false) };
+        return { kind: "vector", series: await this.vectorSelector(e, r, false) };
       case "matrix":
       case "subquery": {
-        const input = e.kind === "matrix" ? this.matrixInput(e.vector, e.rangeMs, r) : this.subqueryInput(e, r);
-        return { kind: "matrix", series: windowSamples(input, 0) };
+        const input = e.kind === "matrix" ? await this.matrixInput(e.vector, e.rangeMs, r) : await this.subqueryInput(e, r);
+        return { kind: "matrix", series: await windowSamples(this, input, 0) };
       }
       case "unary": {
-        const v = this.eval(e.expr, r);
+        const v = await this.eval(e.expr, r);
         if (e.op === "+") return v;
         if (v.kind === "scalar") return { kind: "scalar", v: v.v.map((x) => -x) };
         if (v.kind !== "vector") throw new QueryError("internal", "unary minus on a non-vector");
@@ -164,8 +191,9 @@ export class Evaluator {
         for (const s of v.series) {
           const o = out.series(dropName(s.labels));
           for (let i = 0; i < r.n; i++) if (s.has[i] === 1) out.set(o, i, -s.v[i]!);
+          if (this.due(r.n + 64)) await this.pause();
         }
-        return { kind: "vector", series: out.result() };
+        return { kind: "vector", series: await out.result(this) };
       }
       case "binary":
         return binary(this, e as BinaryExpr, r);
@@ -176,20 +204,20 @@ export class Evaluator {
     }
   }
 
-  scalarArg(e: Expr, r: StepRange): Float64Array {
-    const v = this.eval(e, r);
+  async scalarArg(e: Expr, r: StepRange): Promise<Float64Array> {
+    const v = await this.eval(e, r);
     if (v.kind !== "scalar") throw new QueryError("internal", `expected a scalar, got ${v.kind}`);
     return v.v;
   }
 
-  vectorArg(e: Expr, r: StepRange): StepSeries[] {
-    const v = this.eval(e, r);
+  async vectorArg(e: Expr, r: StepRange): Promise<StepSeries[]> {
+    const v = await this.eval(e, r);
     if (v.kind !== "vector") throw new QueryError("internal", `expected a vector, got ${v.kind}`);
     return v.series;
   }
 
   /** Instant vector selector: the newest sample in [t - lookback, t] per step, unless it is a stale marker. */
-  vectorSelector(vs: VectorSelector, r: StepRange, timestamps: boolean): StepSeries[] {
+  async vectorSelector(vs: VectorSelector, r: StepRange, timestamps: boolean): Promise<StepSeries[]> {
     const ends = this.ends(vs.at, vs.offsetMs, r);
     if (r.n === 0) return [];
     const lookback = this.opts.lookbackMs;
@@ -199,26 +227,16 @@ export class Evaluator {
       if (x < minE) minE = x;
       if (x > maxE) maxE = x;
     }
-    const cols = this.select(vs.matchers, minE - lookback, maxE);
+    const cols = await this.select(vs.matchers, minE - lookback, maxE);
     const out: StepSeries[] = [];
     for (const c of cols) {
       this.check();
+      if (this.due(r.n + c.t.length + 16)) await this.pause();
       // Very many steps (a long subquery): count first, so max samples fails before allocating.
       if (r.n > 1_000_000) this.hold(0, countPresent(c.t, c.stale, ends, lookback));
       const v = new Float64Array(r.n);
       const has = new Uint8Array(r.n);
-      const t = c.t;
-      let j = -1;
-      let any = 0;
-      for (let i = 0; i < r.n; i++) {
-        const end = ends[i]!;
-        if (j >= 0 && t[j]! > end) j = -1; // ends went back (never with a fixed @)
-        while (j + 1 < t.length && t[j + 1]! <= end) j++;
-        if (j < 0 || t[j]! < end - lookback || (c.stale !== null && c.stale[j] === 1)) continue;
-        has[i] = 1;
-        v[i] = timestamps ? t[j]! / 1000 : c.v[j]!;
-        any++;
-      }
+      const any = latestSamples(c, ends, lookback, timestamps, v, has);
       if (any > 0) {
         this.hold(any);
         out.push({ labels: c.labels, v, has });
@@ -228,7 +246,7 @@ export class Evaluator {
   }
 
   /** A matrix selector's series over the union of its windows, stale markers dropped. */
-  matrixInput(vs: VectorSelector, rangeMs: number, r: StepRange): RangeInput {
+  async matrixInput(vs: VectorSelector, rangeMs: number, r: StepRange): Promise<RangeInput> {
     const ends = this.ends(vs.at, vs.offsetMs, r);
     if (r.n === 0) return { series: [], ends, rangeMs, selector: vs };
     let minE = Infinity;
@@ -238,7 +256,8 @@ export class Evaluator {
       if (x > maxE) maxE = x;
     }
     const series: RawSeries[] = [];
-    for (const c of this.select(vs.matchers, minE - rangeMs, maxE)) {
+    for (const c of await this.select(vs.matchers, minE - rangeMs, maxE)) {
+      if (this.due(c.stale === null ? 16 : 16 + 2 * c.t.length)) await this.pause();
       if (c.stale === null) series.push({ labels: c.labels, t: c.t, v: c.v });
       else {
         let n = 0;
@@ -259,7 +278,7 @@ export class Evaluator {
   }
 
   /** A subquery: the inner expression evaluated at steps aligned to the subquery step, as raw series. */
-  subqueryInput(sq: SubqueryExpr, r: StepRange): RangeInput {
+  async subqueryInput(sq: SubqueryExpr, r: StepRange): Promise<RangeInput> {
     const ends = this.ends(sq.at, sq.offsetMs, r);
     if (r.n === 0) return { series: [], ends, rangeMs: sq.rangeMs, selector: null };
     let minE = Infinity;
@@ -273,11 +292,12 @@ export class Evaluator {
     let start = step * Math.trunc(lo / step);
     if (start < lo) start += step;
     const inner = stepRange(start, maxE, step);
-    const v = this.eval(sq.expr, inner);
+    const v = await this.eval(sq.expr, inner);
     const series: RawSeries[] = [];
     if (v.kind === "vector" && v.series.length > 0) {
       const times = this.times(inner);
       for (const s of v.series) {
+        if (this.due(2 * inner.n + 16)) await this.pause();
         let n = 0;
         for (let i = 0; i < inner.n; i++) if (s.has[i] === 1) n++;
         const t = new Float64Array(n);
@@ -295,7 +315,7 @@ export class Evaluator {
     return { series, ends, rangeMs: sq.rangeMs, selector: null };
   }
 
-  rangeArg(e: Expr, r: StepRange): RangeInput {
+  rangeArg(e: Expr, r: StepRange): Promise<RangeInput> {
     let a = e;
     while (a.kind === "paren") a = a.expr;
     if (a.kind === "matrix") return this.matrixInput(a.vector, a.rangeMs, r);
@@ -303,18 +323,18 @@ export class Evaluator {
     throw new QueryError("internal", `expected a range vector argument, got ${a.kind}`);
   }
 
-  call(e: Call, r: StepRange): EvalValue {
+  call(e: Call, r: StepRange): Promise<EvalValue> {
     const kernel = RANGE_KERNELS[e.name];
     if (kernel !== undefined) return this.rangeFunction(e, kernel, r);
     if (e.name === "absent_over_time") return this.absentOverTime(e, r);
     return vectorFunction(this, e, r);
   }
 
-  rangeFunction(e: Call, kernel: (w: Window) => number | undefined, r: StepRange): EvalValue {
+  async rangeFunction(e: Call, kernel: (w: Window) => number | undefined, r: StepRange): Promise<EvalValue> {
     const rangeIdx = e.name === "quantile_over_time" ? 1 : 0;
     const scalarArgs: Float64Array[] = [];
-    for (let i = 0; i < e.args.length; i++) if (i !== rangeIdx) scalarArgs.push(this.scalarArg(e.args[i]!, r));
-    const input = this.rangeArg(e.args[rangeIdx]!, r);
+    for (let i = 0; i < e.args.length; i++) if (i !== rangeIdx) scalarArgs.push(await this.scalarArg(e.args[i]!, r));
+    const input = await this.rangeArg(e.args[rangeIdx]!, r);
     const keepName = e.name === "last_over_time";
     const out: StepSeries[] = [];
     const w: Window = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, end: 0, rangeMs: input.rangeMs, stepTime: 0, args: scalarArgs.map(() => 0) };
@@ -325,51 +345,24 @@ export class Evaluator {
       input.ends[0] === input.ends[r.n - 1] &&
       e.name !== "predict_linear" &&
       scalarArgs.every((a) => a.every((x) => Object.is(x, a[0])));
+    const pass: KernelPass = { ev: this, kernel, w, input, scalarArgs, invariant, r, v: w.v, has: new Uint8Array(0), lo: 0, hi: 0, any: 0 };
     for (const s of input.series) {
       this.check();
-      const v = new Float64Array(r.n);
-      const has = new Uint8Array(r.n);
-      let lo = 0;
-      let hi = 0;
-      let any = 0;
-      const t = s.t;
-      w.t = t;
+      pass.v = new Float64Array(r.n);
+      pass.has = new Uint8Array(r.n);
+      pass.lo = 0;
+      pass.hi = 0;
+      pass.any = 0;
+      w.t = s.t;
       w.v = s.v;
-      for (let i = 0; i < r.n; i++) {
-        if (invariant && i > 0) {
-          if (has[0] === 1) {
-            has[i] = 1;
-            v[i] = v[0]!;
-            any++;
-          }
-          continue;
-        }
-        const end = input.ends[i]!;
-        const start = end - input.rangeMs;
-        if (i > 0 && end < input.ends[i - 1]!) {
-          lo = 0;
-          hi = 0;
-        }
-        while (lo < t.length && t[lo]! < start) lo++;
-        if (hi < lo) hi = lo;
-        while (hi < t.length && t[hi]! <= end) hi++;
-        if (hi === lo) continue;
-        w.lo = lo;
-        w.hi = hi;
-        w.end = end;
-        w.stepTime = r.start + i * r.interval;
-        for (let k = 0; k < scalarArgs.length; k++) w.args[k] = scalarArgs[k]![i]!;
-        this.hold(hi - lo);
-        const x = kernel(w);
-        this.release(hi - lo);
-        if (x === undefined) continue;
-        v[i] = x;
-        has[i] = 1;
-        any++;
+      // Stretches of steps: windows of many samples at many steps make one series long work.
+      for (let from = 0; from < r.n; from += KERNEL_STRETCH) {
+        const work = kernelSteps(pass, from, Math.min(r.n, from + KERNEL_STRETCH));
+        if (this.due(work)) await this.pause();
       }
-      if (any > 0) {
-        this.hold(any);
-        out.push({ labels: keepName ? s.labels : dropName(s.labels), v, has });
+      if (pass.any > 0) {
+        this.hold(pass.any);
+        out.push({ labels: keepName ? s.labels : dropName(s.labels), v: pass.v, has: pass.has });
       }
     }
     if (!keepName) {
@@ -377,13 +370,14 @@ export class Evaluator {
       for (const s of out) {
         if (seen.has(s.labels.key)) throw new QueryError("execution", "vector cannot contain metrics with the same labelset");
         seen.add(s.labels.key);
+        if (this.due(64)) await this.pause();
       }
     }
     return { kind: "vector", series: out };
   }
 
-  absentOverTime(e: Call, r: StepRange): EvalValue {
-    const input = this.rangeArg(e.args[0]!, r);
+  async absentOverTime(e: Call, r: StepRange): Promise<EvalValue> {
+    const input = await this.rangeArg(e.args[0]!, r);
     const v = new Float64Array(r.n);
     const has = new Uint8Array(r.n);
     const idx = input.series.map(() => 0);
@@ -392,6 +386,7 @@ export class Evaluator {
       const start = end - input.rangeMs;
       let present = false;
       for (let k = 0; k < input.series.length && !present; k++) {
+        if ((k & 255) === 255 && this.due(1024)) await this.pause();
         const t = input.series[k]!.t;
         let j = i > 0 && end >= input.ends[i - 1]! ? idx[k]! : 0;
         while (j < t.length && t[j]! < start) j++;
@@ -406,6 +401,93 @@ export class Evaluator {
     if (!has.includes(1)) return { kind: "vector", series: [] };
     return { kind: "vector", series: [{ labels: absentLabels(input.selector), v, has }] };
   }
+}
+
+/**
+ * Fills `v`/`has` with the newest sample in [end - lookback, end] per step end, unless it is a
+ * stale marker; returns how many steps got one. (Sync: hot loops stay out of async functions.)
+ */
+function latestSamples(c: SeriesColumns, ends: Float64Array, lookback: number, timestamps: boolean, v: Float64Array, has: Uint8Array): number {
+  const t = c.t;
+  let j = -1;
+  let any = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    if (j >= 0 && t[j]! > end) j = -1; // ends went back (never with a fixed @)
+    while (j + 1 < t.length && t[j + 1]! <= end) j++;
+    if (j < 0 || t[j]! < end - lookback || (c.stale !== null && c.stale[j] === 1)) continue;
+    has[i] = 1;
+    v[i] = timestamps ? t[j]! / 1000 : c.v[j]!;
+    any++;
+  }
+  return any;
+}
+
+/** Steps of one series a kernel pass runs between two looks at the clock. */
+const KERNEL_STRETCH = 1024;
+
+/** One series' pass through a range kernel, resumable between stretches of steps. */
+interface KernelPass {
+  ev: Evaluator;
+  kernel: (w: Window) => number | undefined;
+  w: Window;
+  input: RangeInput;
+  scalarArgs: Float64Array[];
+  invariant: boolean;
+  r: StepRange;
+  v: Float64Array;
+  has: Uint8Array;
+  lo: number;
+  hi: number;
+  any: number;
+}
+
+/**
+ * Steps [from, to) of the pass's series (a sync function: the hot loop stays out of the async
+ * evaluator). Returns the work done, in TimeSlicer units.
+ */
+function kernelSteps(p: KernelPass, from: number, to: number): number {
+  const { ev, kernel, w, input, scalarArgs, invariant, r, v, has } = p;
+  const t = w.t;
+  let { lo, hi, any } = p;
+  let work = 16 + to - from;
+  for (let i = from; i < to; i++) {
+    if (invariant && i > 0) {
+      if (has[0] === 1) {
+        has[i] = 1;
+        v[i] = v[0]!;
+        any++;
+      }
+      continue;
+    }
+    const end = input.ends[i]!;
+    const start = end - input.rangeMs;
+    if (i > 0 && end < input.ends[i - 1]!) {
+      lo = 0;
+      hi = 0;
+    }
+    while (lo < t.length && t[lo]! < start) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < t.length && t[hi]! <= end) hi++;
+    if (hi === lo) continue;
+    w.lo = lo;
+    w.hi = hi;
+    w.end = end;
+    w.stepTime = r.start + i * r.interval;
+    for (let k = 0; k < scalarArgs.length; k++) w.args[k] = scalarArgs[k]![i]!;
+    ev.hold(hi - lo);
+    const x = kernel(w);
+    ev.release(hi - lo);
+    work += hi - lo;
+    if (x === undefined) continue;
+    v[i] = x;
+    has[i] = 1;
+    any++;
+  }
+  p.lo = lo;
+  p.hi = hi;
+  p.any = any;
+  return work;
 }
 
 /** The labels absent()/absent_over_time() give their output: the selector's equality matchers. */
@@ -427,17 +509,18 @@ export function absentLabels(vs: VectorSelector | null): Labels {
 }
 
 /** Samples of each series within step i's window (a top-level range vector in an instant query). */
-export function windowSamples(input: RangeInput, i: number): RawSeries[] {
+export async function windowSamples(ev: Evaluator, input: RangeInput, i: number): Promise<RawSeries[]> {
   const out: RawSeries[] = [];
   const end = input.ends[i];
   if (end === undefined) return out;
   const start = end - input.rangeMs;
   for (const s of input.series) {
+    if (ev.due(64 + s.t.length)) await ev.pause();
     let lo = 0;
     while (lo < s.t.length && s.t[lo]! < start) lo++;
     let hi = lo;
     while (hi < s.t.length && s.t[hi]! <= end) hi++;
     if (hi > lo) out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
   }
-  return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return drive(sortSteps(out, byLabels), ev.slices);
 }

@@ -8,13 +8,15 @@ import { typeName, typeOf } from "./check.ts";
 import { Evaluator, stepRange } from "./evaluator.ts";
 import { parseQuery } from "./parse.ts";
 import type { Expr } from "./ast.ts";
-import { compareLabels } from "./series-set.ts";
-import { QueryError, type EngineOptions, type QueryOptions, type QueryResult, type QueryValue } from "./values.ts";
+import { byKey, drive, sortSteps } from "../time-slice.ts";
+import type { StepSeries } from "./series-set.ts";
+import { QueryError, type EngineOptions, type MatrixValue, type QueryOptions, type QueryResult, type QueryValue, type VectorValue } from "./values.ts";
 
 export class QueryEngine {
   readonly #lookback: number;
   readonly #maxSamples: number;
   readonly #timeout: number;
+  readonly #sliceMs: number | undefined;
   #subqueryStep: number;
 
   constructor(
@@ -25,6 +27,8 @@ export class QueryEngine {
     this.#maxSamples = opts.maxSamples ?? 50_000_000;
     this.#timeout = opts.timeoutMs ?? 120_000;
     this.#subqueryStep = opts.subqueryStepMs ?? 60_000;
+    if (opts.sliceMs !== undefined && !(opts.sliceMs >= 0)) throw new RangeError(`The query time slice must be 0 ms or longer, got ${opts.sliceMs}`);
+    this.#sliceMs = opts.sliceMs;
   }
 
   /**
@@ -45,6 +49,7 @@ export class QueryEngine {
       queryStart: start,
       queryEnd: end,
       subqueryStepMs: this.#subqueryStep,
+      ...(this.#sliceMs !== undefined ? { sliceMs: this.#sliceMs } : {}),
     });
   }
 
@@ -52,7 +57,7 @@ export class QueryEngine {
   async instant(expr: string | Expr, timeMs: number, opts: QueryOptions = {}): Promise<QueryResult> {
     const ast = typeof expr === "string" ? parseQuery(expr) : expr;
     const ev = this.#evaluator(timeMs, timeMs, opts);
-    const v = guard(() => ev.eval(ast, stepRange(timeMs, timeMs, 1)));
+    const v = await guard(() => ev.eval(ast, stepRange(timeMs, timeMs, 1)));
     let value: QueryValue;
     switch (v.kind) {
       case "scalar":
@@ -61,12 +66,24 @@ export class QueryEngine {
       case "string":
         value = { type: "string", t: timeMs, v: v.s };
         break;
-      case "vector":
-        value = { type: "vector", samples: v.series.filter((s) => s.has[0] === 1).map((s) => ({ metric: s.labels, t: timeMs, v: s.v[0]! })) };
+      case "vector": {
+        const samples: VectorValue["samples"] = [];
+        for (const s of v.series) {
+          if (s.has[0] === 1) samples.push({ metric: s.labels, t: timeMs, v: s.v[0]! });
+          if (ev.due(16)) await ev.pause();
+        }
+        value = { type: "vector", samples };
         break;
-      case "matrix":
-        value = { type: "matrix", series: v.series.map((s) => ({ metric: s.labels, t: s.t, v: s.v })) };
+      }
+      case "matrix": {
+        const series: MatrixValue["series"] = [];
+        for (const s of v.series) {
+          series.push({ metric: s.labels, t: s.t, v: s.v });
+          if (ev.due(16)) await ev.pause();
+        }
+        value = { type: "matrix", series };
         break;
+      }
     }
     return { value, warnings: [], stats: { totalQueryableSamples: ev.totalSamples, peakSamples: ev.peakSamples } };
   }
@@ -80,40 +97,49 @@ export class QueryEngine {
     if (endMs < startMs) throw new QueryError("bad_data", "end timestamp must not be before start time");
     const ev = this.#evaluator(startMs, endMs, opts);
     const r = stepRange(startMs, endMs, stepMs);
-    const v = guard(() => ev.eval(ast, r));
-    const series: Array<{ metric: Labels; t: Float64Array; v: Float64Array }> = [];
+    const v = await guard(() => ev.eval(ast, r));
+    let series: MatrixValue["series"] = [];
     const times = ev.times(r);
     if (v.kind === "scalar") {
       series.push({ metric: Labels.EMPTY, t: times, v: v.v });
     } else if (v.kind === "vector") {
       for (const s of v.series) {
-        let k = 0;
-        for (let i = 0; i < r.n; i++) if (s.has[i] === 1) k++;
-        if (k === 0) continue;
-        const tt = new Float64Array(k);
-        const vv = new Float64Array(k);
-        let j = 0;
-        for (let i = 0; i < r.n; i++) {
-          if (s.has[i] !== 1) continue;
-          tt[j] = times[i]!;
-          vv[j] = s.v[i]!;
-          j++;
-        }
-        series.push({ metric: s.labels, t: tt, v: vv });
+        if (ev.due(3 * r.n + 16)) await ev.pause();
+        const points = presentPoints(s, times);
+        if (points !== null) series.push({ metric: s.labels, ...points });
       }
-      series.sort((a, b) => compareLabels(a.metric, b.metric));
+      series = await guard(() => drive(sortSteps(series, byKey((s) => s.metric.key)), ev.slices));
       for (let i = 1; i < series.length; i++) {
         if (series[i]!.metric.key === series[i - 1]!.metric.key) throw new QueryError("execution", "vector cannot contain metrics with the same labelset");
+        if (ev.due(16)) await ev.pause();
       }
     }
     return { value: { type: "matrix", series }, warnings: [], stats: { totalQueryableSamples: ev.totalSamples, peakSamples: ev.peakSamples } };
   }
 }
 
+/** A series' present steps as a matrix row (null: none). */
+function presentPoints(s: StepSeries, times: Float64Array): { t: Float64Array; v: Float64Array } | null {
+  const n = times.length;
+  let k = 0;
+  for (let i = 0; i < n; i++) if (s.has[i] === 1) k++;
+  if (k === 0) return null;
+  const t = new Float64Array(k);
+  const v = new Float64Array(k);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    if (s.has[i] !== 1) continue;
+    t[j] = times[i]!;
+    v[j] = s.v[i]!;
+    j++;
+  }
+  return { t, v };
+}
+
 /** Anything but a QueryError escaping evaluation is an engine bug: report it as "internal". */
-function guard<T>(f: () => T): T {
+async function guard<T>(f: () => Promise<T>): Promise<T> {
   try {
-    return f();
+    return await f();
   } catch (err) {
     if (err instanceof QueryError) throw err;
     throw new QueryError("internal", `unexpected error in query evaluation: ${(err as Error)?.message ?? String(err)}`);

@@ -6,6 +6,12 @@ import { Labels } from "../model/labels.ts";
 import { goQuote } from "./lexical.ts";
 import { QueryError } from "./values.ts";
 
+/** What loops need to yield to the event loop (the Evaluator, a TimeSlicer). */
+export interface Slices {
+  due(work: number): boolean;
+  pause(): Promise<void>;
+}
+
 export interface StepSeries {
   labels: Labels;
   v: Float64Array;
@@ -47,9 +53,14 @@ export class SeriesSet {
     s.v[i] = v;
   }
 
-  /** The series that got at least one value. */
-  result(): StepSeries[] {
-    return this.list.filter((s) => s.has.includes(1));
+  /** The series that got at least one value (in slices of `ev`'s time). */
+  async result(ev: Slices): Promise<StepSeries[]> {
+    const out: StepSeries[] = [];
+    for (const s of this.list) {
+      if (s.has.includes(1)) out.push(s);
+      if (ev.due(this.n + 8)) await ev.pause();
+    }
+    return out;
   }
 }
 
@@ -63,19 +74,17 @@ export function compareLabels(a: Labels, b: Labels): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-const withoutName = new WeakMap<Labels, Labels>();
-
-/** A copy of `l` without `__name__` (cached per label set: storage hands out the same objects query after query). */
+/**
+ * A copy of `l` without `__name__`. Not cached: a WeakMap from label set to copy (one entry
+ * per series a query touches) made JavaScriptCore's collector stop the world for 0.6 s at 1M
+ * series (bench/query-stall.bench.ts; weak entries are settled in its final, paused phase),
+ * and the TSDB builds new label sets for every read anyway.
+ */
 export function dropName(l: Labels): Labels {
   if (!l.has("__name__")) return l;
-  let out = withoutName.get(l);
-  if (out === undefined) {
-    const pairs: Array<[string, string]> = [];
-    for (const [n, v] of l) if (n !== "__name__") pairs.push([n, v]);
-    out = Labels.from(pairs);
-    withoutName.set(l, out);
-  }
-  return out;
+  const flat: string[] = [];
+  for (const [n, v] of l) if (n !== "__name__") flat.push(n, v);
+  return Labels.fromSorted(flat);
 }
 
 /** A copy of `l` keeping only `names` (on / by). */

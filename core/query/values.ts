@@ -55,6 +55,11 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** The step of subqueries written without one (`x[5m:]`); Prometheus uses the global evaluation_interval, default 60000. */
   subqueryStepMs?: number;
+  /**
+   * How long one query may hold the event loop before it yields to other work (timers,
+   * requests, scrapes), in ms. Default 20; 0 yields at every look at the clock (tests).
+   */
+  sliceMs?: number;
 }
 
 export interface QueryOptions {

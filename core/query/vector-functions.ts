@@ -11,6 +11,7 @@ import type { Call, Expr } from "./ast.ts";
 import { absentLabels, type Evaluator, type StepRange } from "./evaluator.ts";
 import { dropName, SeriesSet, setLabel, withoutLabels, type EvalValue, type StepSeries } from "./series-set.ts";
 import { QueryError } from "./values.ts";
+import { drive, sortSteps } from "../time-slice.ts";
 
 const MATH: Record<string, (x: number) => number> = {
   abs: Math.abs,
@@ -51,13 +52,17 @@ const DATE: Record<string, (d: GoDate) => number> = {
 };
 
 /** Applies f per present value, dropping the metric name (Prometheus's simpleFunc). */
-function mapValues(input: StepSeries[], n: number, f: (x: number, i: number) => number, keepName = false): EvalValue {
+async function mapValues(ev: Evaluator, input: StepSeries[], n: number, f: (x: number, i: number) => number, keepName = false): Promise<EvalValue> {
   const out = new SeriesSet(n);
   for (const s of input) {
-    const o = out.series(keepName ? s.labels : dropName(s.labels));
-    for (let i = 0; i < n; i++) if (s.has[i] === 1) out.set(o, i, f(s.v[i]!, i));
+    mapSeries(out, out.series(keepName ? s.labels : dropName(s.labels)), s, n, f);
+    if (ev.due(4 * n + 64)) await ev.pause();
   }
-  return { kind: "vector", series: out.result() };
+  return { kind: "vector", series: await out.result(ev) };
+}
+
+function mapSeries(out: SeriesSet, o: StepSeries, s: StepSeries, n: number, f: (x: number, i: number) => number): void {
+  for (let i = 0; i < n; i++) if (s.has[i] === 1) out.set(o, i, f(s.v[i]!, i));
 }
 
 function unwrap(e: Expr): Expr {
@@ -65,10 +70,10 @@ function unwrap(e: Expr): Expr {
   return e;
 }
 
-export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue {
+export async function vectorFunction(ev: Evaluator, e: Call, r: StepRange): Promise<EvalValue> {
   const n = r.n;
   const math = MATH[e.name];
-  if (math !== undefined) return mapValues(ev.vectorArg(e.args[0]!, r), n, math);
+  if (math !== undefined) return mapValues(ev, await ev.vectorArg(e.args[0]!, r), n, math);
   const date = DATE[e.name];
   if (date !== undefined) {
     if (e.args.length === 0) {
@@ -76,7 +81,7 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
       for (let i = 0; i < n; i++) v[i] = date(goDate(Math.trunc((r.start + i * r.interval) / 1000)));
       return { kind: "vector", series: [{ labels: Labels.EMPTY, v, has: new Uint8Array(n).fill(1) }] };
     }
-    return mapValues(ev.vectorArg(e.args[0]!, r), n, (x) => date(goDate(x)));
+    return mapValues(ev, await ev.vectorArg(e.args[0]!, r), n, (x) => date(goDate(x)));
   }
   switch (e.name) {
     case "time": {
@@ -87,18 +92,21 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
     case "pi":
       return { kind: "scalar", v: new Float64Array(n).fill(Math.PI) };
     case "vector": {
-      const v = ev.scalarArg(e.args[0]!, r);
+      const v = await ev.scalarArg(e.args[0]!, r);
       return { kind: "vector", series: [{ labels: Labels.EMPTY, v: v.slice(), has: new Uint8Array(n).fill(1) }] };
     }
     case "scalar": {
-      const input = ev.vectorArg(e.args[0]!, r);
+      const input = await ev.vectorArg(e.args[0]!, r);
       const v = new Float64Array(n).fill(NaN);
       for (let i = 0; i < n; i++) {
         let found = -1;
         let count = 0;
-        for (let s = 0; s < input.length; s++) if (input[s]!.has[i] === 1) {
-          found = s;
-          count++;
+        for (let s = 0; s < input.length; s++) {
+          if (input[s]!.has[i] === 1) {
+            found = s;
+            count++;
+          }
+          if ((s & 1023) === 1023 && ev.due(1024)) await ev.pause();
         }
         if (count === 1) v[i] = input[found]!.v[i]!;
       }
@@ -106,13 +114,13 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
     }
     case "timestamp": {
       const arg = unwrap(e.args[0]!);
-      if (arg.kind === "vector") return mapValues(ev.vectorSelector(arg, r, true), n, (x) => x);
-      return mapValues(ev.vectorArg(arg, r), n, (_x, i) => (r.start + i * r.interval) / 1000);
+      if (arg.kind === "vector") return mapValues(ev, await ev.vectorSelector(arg, r, true), n, (x) => x);
+      return mapValues(ev, await ev.vectorArg(arg, r), n, (_x, i) => (r.start + i * r.interval) / 1000);
     }
     case "clamp": {
-      const input = ev.vectorArg(e.args[0]!, r);
-      const lo = ev.scalarArg(e.args[1]!, r);
-      const hi = ev.scalarArg(e.args[2]!, r);
+      const input = await ev.vectorArg(e.args[0]!, r);
+      const lo = await ev.scalarArg(e.args[1]!, r);
+      const hi = await ev.scalarArg(e.args[2]!, r);
       const out = new SeriesSet(n);
       for (const s of input) {
         const o = out.series(dropName(s.labels));
@@ -120,44 +128,49 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
           if (s.has[i] !== 1 || hi[i]! < lo[i]!) continue;
           out.set(o, i, Math.max(lo[i]!, Math.min(hi[i]!, s.v[i]!)));
         }
+        if (ev.due(4 * n + 64)) await ev.pause();
       }
-      return { kind: "vector", series: out.result() };
+      return { kind: "vector", series: await out.result(ev) };
     }
     case "clamp_max": {
-      const hi = ev.scalarArg(e.args[1]!, r);
-      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.min(x, hi[i]!));
+      const hi = await ev.scalarArg(e.args[1]!, r);
+      return mapValues(ev, await ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.min(x, hi[i]!));
     }
     case "clamp_min": {
-      const lo = ev.scalarArg(e.args[1]!, r);
-      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.max(x, lo[i]!));
+      const lo = await ev.scalarArg(e.args[1]!, r);
+      return mapValues(ev, await ev.vectorArg(e.args[0]!, r), n, (x, i) => Math.max(x, lo[i]!));
     }
     case "round": {
-      const to = e.args.length > 1 ? ev.scalarArg(e.args[1]!, r) : new Float64Array(n).fill(1);
-      return mapValues(ev.vectorArg(e.args[0]!, r), n, (x, i) => {
+      const to = e.args.length > 1 ? await ev.scalarArg(e.args[1]!, r) : new Float64Array(n).fill(1);
+      return mapValues(ev, await ev.vectorArg(e.args[0]!, r), n, (x, i) => {
         const inv = 1 / to[i]!;
         return Math.floor(x * inv + 0.5) / inv;
       });
     }
     case "sort":
     case "sort_desc": {
-      const input = ev.vectorArg(e.args[0]!, r);
+      const input = await ev.vectorArg(e.args[0]!, r);
       if (n !== 1) return { kind: "vector", series: input };
       const asc = e.name === "sort";
       const present = input.filter((s) => s.has[0] === 1);
-      present.sort((a, b) => {
-        const x = a.v[0]!;
-        const y = b.v[0]!;
-        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
-        if (Number.isNaN(y)) return -1;
-        return asc ? x - y : y - x;
-      });
-      return { kind: "vector", series: present };
+      const sorted = await drive(
+        sortSteps(present, (a, b) => {
+          const x = a.v[0]!;
+          const y = b.v[0]!;
+          if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+          if (Number.isNaN(y)) return -1;
+          return asc ? x - y : y - x;
+        }),
+        ev.slices,
+      );
+      return { kind: "vector", series: sorted };
     }
     case "absent": {
-      const input = ev.vectorArg(e.args[0]!, r);
+      const input = await ev.vectorArg(e.args[0]!, r);
       const v = new Float64Array(n);
       const has = new Uint8Array(n);
       for (let i = 0; i < n; i++) {
+        if (ev.due(input.length)) await ev.pause();
         if (input.some((s) => s.has[i] === 1)) continue;
         has[i] = 1;
         v[i] = 1;
@@ -176,33 +189,34 @@ export function vectorFunction(ev: Evaluator, e: Call, r: StepRange): EvalValue 
     case "histogram_sum":
     case "histogram_fraction":
       // Native histograms only: float samples give no output.
-      for (const a of e.args) ev.eval(a, r);
+      for (const a of e.args) await ev.eval(a, r);
       return { kind: "vector", series: [] };
   }
   throw new QueryError("internal", `function ${JSON.stringify(e.name)} is not implemented`);
 }
 
-function stringArg(ev: Evaluator, e: Expr, r: StepRange): string {
-  const v = ev.eval(e, r);
+async function stringArg(ev: Evaluator, e: Expr, r: StepRange): Promise<string> {
+  const v = await ev.eval(e, r);
   if (v.kind !== "string") throw new QueryError("internal", "expected a string argument");
   return v.s;
 }
 
-function relabelSeries(input: StepSeries[], n: number, f: (l: Labels) => Labels): EvalValue {
+async function relabelSeries(ev: Evaluator, input: StepSeries[], n: number, f: (l: Labels) => Labels): Promise<EvalValue> {
   const out = new SeriesSet(n);
   for (const s of input) {
     const o = out.series(f(s.labels));
     for (let i = 0; i < n; i++) if (s.has[i] === 1) out.set(o, i, s.v[i]!);
+    if (ev.due(2 * n + 256)) await ev.pause();
   }
-  return { kind: "vector", series: out.result() };
+  return { kind: "vector", series: await out.result(ev) };
 }
 
-function labelReplace(ev: Evaluator, e: Call, r: StepRange): EvalValue {
-  const input = ev.vectorArg(e.args[0]!, r);
-  const dst = stringArg(ev, e.args[1]!, r);
-  const repl = stringArg(ev, e.args[2]!, r);
-  const src = stringArg(ev, e.args[3]!, r);
-  const regexStr = stringArg(ev, e.args[4]!, r);
+async function labelReplace(ev: Evaluator, e: Call, r: StepRange): Promise<EvalValue> {
+  const input = await ev.vectorArg(e.args[0]!, r);
+  const dst = await stringArg(ev, e.args[1]!, r);
+  const repl = await stringArg(ev, e.args[2]!, r);
+  const src = await stringArg(ev, e.args[3]!, r);
+  const regexStr = await stringArg(ev, e.args[4]!, r);
   let re: RE2JS;
   try {
     re = RE2JS.compile(`^(?:${regexStr})$`);
@@ -212,7 +226,7 @@ function labelReplace(ev: Evaluator, e: Call, r: StepRange): EvalValue {
   if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_replace(): ${dst}`);
   const template = parseTemplate(repl);
   const named = re.namedGroups();
-  return relabelSeries(input, r.n, (l) => {
+  return relabelSeries(ev, input, r.n, (l) => {
     const m = re.matcher(l.get(src));
     if (!m.matches()) return l;
     const res = expand(template, { group: (i) => m.group(i), named: (nm) => named[nm], count: m.groupCount() });
@@ -220,14 +234,15 @@ function labelReplace(ev: Evaluator, e: Call, r: StepRange): EvalValue {
   });
 }
 
-function labelJoin(ev: Evaluator, e: Call, r: StepRange): EvalValue {
-  const input = ev.vectorArg(e.args[0]!, r);
-  const dst = stringArg(ev, e.args[1]!, r);
-  const sep = stringArg(ev, e.args[2]!, r);
-  const srcs = e.args.slice(3).map((a) => stringArg(ev, a, r));
+async function labelJoin(ev: Evaluator, e: Call, r: StepRange): Promise<EvalValue> {
+  const input = await ev.vectorArg(e.args[0]!, r);
+  const dst = await stringArg(ev, e.args[1]!, r);
+  const sep = await stringArg(ev, e.args[2]!, r);
+  const srcs: string[] = [];
+  for (const a of e.args.slice(3)) srcs.push(await stringArg(ev, a, r));
   for (const s of srcs) if (!isValidLabelName(s, "legacy")) throw new QueryError("execution", `invalid source label name in label_join(): ${s}`);
   if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_join(): ${dst}`);
-  return relabelSeries(input, r.n, (l) => setLabel(l, dst, srcs.map((s) => l.get(s)).join(sep)));
+  return relabelSeries(ev, input, r.n, (l) => setLabel(l, dst, srcs.map((s) => l.get(s)).join(sep)));
 }
 
 /** Go strconv.ParseFloat for bucket bounds (Inf spellings, hex, underscores not allowed). */
@@ -243,12 +258,13 @@ function parseGoFloat(s: string): number {
   return Number.NaN;
 }
 
-function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): EvalValue {
-  const q = ev.scalarArg(e.args[0]!, r);
-  const input = ev.vectorArg(e.args[1]!, r);
+async function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): Promise<EvalValue> {
+  const q = await ev.scalarArg(e.args[0]!, r);
+  const input = await ev.vectorArg(e.args[1]!, r);
   const n = r.n;
   const groups = new Map<string, { labels: Labels; members: Array<{ s: StepSeries; le: number }> }>();
   for (const s of input) {
+    if (ev.due(128)) await ev.pause();
     const leStr = s.labels.get("le");
     const le = parseGoFloat(leStr);
     if (leStr === "" || (Number.isNaN(le) && leStr.toLowerCase() !== "nan")) continue;
@@ -265,6 +281,7 @@ function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): EvalValue {
     const o = out.series(g.labels);
     g.members.sort((a, b) => a.le - b.le);
     for (let i = 0; i < n; i++) {
+      if (ev.due(4 * g.members.length + 8)) await ev.pause();
       const bounds: number[] = [];
       const counts: number[] = [];
       for (const m of g.members) {
@@ -279,7 +296,7 @@ function histogramQuantile(ev: Evaluator, e: Call, r: StepRange): EvalValue {
       out.set(o, i, bucketQuantile(q[i]!, bounds, counts));
     }
   }
-  return { kind: "vector", series: out.result() };
+  return { kind: "vector", series: await out.result(ev) };
 }
 
 /** Prometheus's bucketQuantile over sorted, coalesced buckets. */

@@ -4,6 +4,7 @@
  * themselves with Prometheus 2.42's error types and status codes.
  */
 import { jsonString } from "./api-json.ts";
+import { textBody } from "./sliced-body.ts";
 
 export type ApiErrorType = "bad_data" | "execution" | "canceled" | "timeout" | "internal" | "unavailable" | "not_found";
 
@@ -25,12 +26,17 @@ export class ApiError extends Error {
   }
 }
 
-function json(body: string, status = 200): Response {
+function json(body: string | ReadableStream<Uint8Array>, status = 200): Response {
   return new Response(body, { status, headers: { "Content-Type": "application/json" } });
 }
 
-/** `{"status":"success","data":…}` from already-encoded data JSON. */
-export function success(data: string, warnings: readonly string[] = []): Response {
+/**
+ * `{"status":"success","data":…}` from already-encoded data JSON, as one string or as chunks
+ * (a big answer, sent as a stream a chunk at a time: see sliced-body.ts).
+ */
+export function success(data: string | readonly string[], warnings: readonly string[] = []): Response {
   const w = warnings.length > 0 ? `,"warnings":[${warnings.map(jsonString).join(",")}]` : "";
-  return json(`{"status":"success","data":${data}${w}}`);
+  if (typeof data === "string") return json(`{"status":"success","data":${data}${w}}`);
+  if (data.length <= 1) return json(`{"status":"success","data":${data[0] ?? "null"}${w}}`);
+  return json(textBody([`{"status":"success","data":`, ...data, `${w}}`]));
 }

@@ -61,3 +61,49 @@ test("negotiateFormat() and formatGoFloat() follow expfmt and Go's %g", () => {
   expect(negotiateFormat("application/openmetrics-text;version=1.0.0")).toBe("text");
   expect([1, 0.001, 0.0001, 123456, 1234567, 1e21, 1.5e-7, NaN, -Infinity].map(formatGoFloat)).toEqual(["1", "0.001", "0.0001", "123456", "1.234567e+06", "1e+21", "1.5e-07", "NaN", "-Inf"]);
 });
+
+test("/federate writes one delimited MetricFamily per metric name, each holding its metrics", async () => {
+  const res = await app.request(`/federate?match[]=up&match[]=a_metric`, { headers: { Accept: "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited" } });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const varint = (at: number): [number, number] => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (b < 0x80) return [v, at];
+    }
+  };
+  const families: Array<{ name: string; metrics: number }> = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const [len, start] = varint(at);
+    const body = bytes.subarray(start, start + len);
+    // Field 1 (name) first; metrics are field 4 (tag 0x22).
+    const name = new TextDecoder().decode(body.subarray(2, 2 + body[1]!));
+    let metrics = 0;
+    let k = 2 + body[1]! + 2; // past the name and the type (field 3)
+    while (k < body.length) {
+      expect(body[k]).toBe(0x22);
+      let mlen = 0;
+      let shift = 0;
+      let j = k + 1;
+      for (;;) {
+        const b = body[j++]!;
+        mlen += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (b < 0x80) break;
+      }
+      k = j + mlen;
+      metrics++;
+    }
+    expect(k).toBe(body.length);
+    families.push({ name, metrics });
+    at = start + len;
+  }
+  expect(families).toEqual([
+    { name: "a_metric", metrics: 1 },
+    { name: "up", metrics: 2 },
+  ]);
+});

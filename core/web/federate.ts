@@ -8,12 +8,14 @@
  */
 import type { Hono } from "hono";
 import type { Labels } from "../model/labels.ts";
-import type { Matcher, Querier } from "../../storage/types.ts";
+import type { Matcher, Querier, SeriesQuerier, Steps } from "../../storage/types.ts";
+import { byKey, DEFAULT_SLICE_MS, drain, drive, sortSteps, TimeSlicer } from "../time-slice.ts";
+import { textBody, TextChunks } from "./sliced-body.ts";
 import { parseSelector } from "./selector.ts";
 
 export interface FederateOptions {
-  /** Storage to read, or null before it is open. */
-  querier: () => Querier | null;
+  /** Storage to read, or null before it is open (its columnar steps are used when it has them). */
+  querier: () => (Querier & Partial<SeriesQuerier>) | null;
   /** `--query.lookback-delta` in ms. */
   lookbackDeltaMs: number;
   /** The config's `global.external_labels`. */
@@ -46,18 +48,21 @@ export function formatGoFloat(v: number): string {
 
 const escapeValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
-function encodeText(samples: readonly FederatedSample[]): string {
-  let out = "";
+/** The text format, in steps of a few series, as chunks of text. */
+function* encodeTextSteps(samples: readonly FederatedSample[]): Steps<string[]> {
+  const out = new TextChunks();
   let family = "";
-  for (const s of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
     if (s.name !== family) {
-      out += `# TYPE ${s.name} untyped\n`;
+      out.push(`# TYPE ${s.name} untyped\n`);
       family = s.name;
     }
     const labels = s.labels.length > 0 ? `{${s.labels.map(([n, v]) => `${n}="${escapeValue(v)}"`).join(",")}}` : "";
-    out += `${s.name}${labels} ${formatGoFloat(s.v)} ${s.t}\n`;
+    out.push(`${s.name}${labels} ${formatGoFloat(s.v)} ${s.t}\n`);
+    if ((i & 63) === 63) yield 64 * 64;
   }
-  return out;
+  return out.finish();
 }
 
 /** A minimal protobuf writer for the io.prometheus.client messages federation sends. */
@@ -99,27 +104,41 @@ class ProtoWriter {
 
 const MTYPE_UNTYPED = 3;
 
-function encodeProtoDelimited(samples: readonly FederatedSample[]): Uint8Array {
-  const out = new ProtoWriter();
-  let family: ProtoWriter | null = null;
+/**
+ * Delimited MetricFamily messages, in steps of a few series, as byte chunks: each metric is
+ * encoded on its own and a family written once its length is known (a family can hold a
+ * million metrics).
+ */
+function* encodeProtoSteps(samples: readonly FederatedSample[]): Steps<Uint8Array[]> {
+  const out: Uint8Array[] = [];
   let name = "";
+  let metrics: Uint8Array[] = [];
+  let size = 0;
   const flush = () => {
-    if (family !== null) out.varint(family.bytes.length).bytes.push(...family.bytes);
+    if (metrics.length === 0) return;
+    const header = new ProtoWriter().string(1, name).tag(3, 0).varint(MTYPE_UNTYPED).bytes;
+    out.push(Uint8Array.from(new ProtoWriter().varint(header.length + size).bytes), Uint8Array.from(header), ...metrics);
+    metrics = [];
+    size = 0;
   };
-  for (const s of samples) {
-    if (s.name !== name || family === null) {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (s.name !== name) {
       flush();
-      family = new ProtoWriter().string(1, s.name).tag(3, 0).varint(MTYPE_UNTYPED);
       name = s.name;
     }
     const metric = new ProtoWriter();
     for (const [n, v] of s.labels) metric.message(1, new ProtoWriter().string(1, n).string(2, v).bytes);
     metric.message(5, new ProtoWriter().double(1, s.v).bytes);
     metric.tag(6, 0).varint(s.t);
-    family.message(4, metric.bytes);
+    // Field 4 of the family, length-delimited.
+    const framed = Uint8Array.from(new ProtoWriter().tag(4, 2).varint(metric.bytes.length).bytes.concat(metric.bytes));
+    metrics.push(framed);
+    size += framed.length;
+    if ((i & 63) === 63) yield 64 * 256;
   }
   flush();
-  return Uint8Array.from(out.bytes);
+  return out;
 }
 
 /** The format expfmt.Negotiate picks for an Accept header (q-values honoured). */
@@ -141,9 +160,24 @@ export function negotiateFormat(accept: string): "text" | "protobuf" {
 }
 
 /** Federated samples for the matcher sets: latest non-stale sample per series in (now - lookback, now]. */
-export function federatedSamples(querier: Querier, sets: readonly Matcher[][], now: number, lookbackDeltaMs: number, external: Record<string, string>): FederatedSample[] {
+export function federatedSamples(querier: Querier & Partial<SeriesQuerier>, sets: readonly Matcher[][], now: number, lookbackDeltaMs: number, external: Record<string, string>): FederatedSample[] {
+  return drain(federatedSamplesSteps(querier, sets, now, lookbackDeltaMs, external));
+}
+
+/** federatedSamples() in steps: the storage's columnar steps when it has them, else select(). */
+export function* federatedSamplesSteps(querier: Querier & Partial<SeriesQuerier>, sets: readonly Matcher[][], now: number, lookbackDeltaMs: number, external: Record<string, string>): Steps<FederatedSample[]> {
   const seen = new Map<string, { labels: Labels; t: number; v: number }>();
   for (const set of sets) {
+    if (querier.selectColumnsSteps !== undefined) {
+      const cols = yield* querier.selectColumnsSteps(set, now - lookbackDeltaMs, now);
+      for (let i = 0; i < cols.length; i++) {
+        const c = cols[i]!;
+        const last = c.t.length - 1;
+        if (!seen.has(c.labels.key) && last >= 0 && c.stale?.[last] !== 1) seen.set(c.labels.key, { labels: c.labels, t: c.t[last]!, v: c.v[last]! });
+        if ((i & 255) === 255) yield 1024;
+      }
+      continue;
+    }
     for (const s of querier.select(set, now - lookbackDeltaMs, now)) {
       if (seen.has(s.labels.key)) continue;
       const last = s.samples.at(-1);
@@ -155,7 +189,9 @@ export function federatedSamples(querier: Querier, sets: readonly Matcher[][], n
   if (!("instance" in ext)) ext.instance = "";
   const extNames = Object.keys(ext).sort();
   const out: FederatedSample[] = [];
+  let k = 0;
   for (const { labels, t, v } of seen.values()) {
+    if ((++k & 255) === 0) yield 1024;
     const name = labels.get("__name__");
     if (name === "") continue;
     const pairs: Array<[string, string]> = [];
@@ -163,12 +199,12 @@ export function federatedSamples(querier: Querier, sets: readonly Matcher[][], n
     for (const n of extNames) if (!labels.has(n) || labels.get(n) === "") pairs.push([n, ext[n]!]);
     out.push({ name, labels: pairs, t, v });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return yield* sortSteps(out, byKey((s: FederatedSample) => s.name));
 }
 
 export function registerFederateRoute(app: Hono, opts: FederateOptions): void {
   const now = opts.now ?? Date.now;
-  app.get("/federate", (c) => {
+  app.get("/federate", async (c) => {
     const sets: Matcher[][] = [];
     for (const m of new URL(c.req.url).searchParams.getAll("match[]")) {
       try {
@@ -179,8 +215,18 @@ export function registerFederateRoute(app: Hono, opts: FederateOptions): void {
     }
     const format = negotiateFormat(c.req.header("accept") ?? "");
     const querier = opts.querier();
-    const samples = sets.length === 0 || querier === null ? [] : federatedSamples(querier, sets, now(), opts.lookbackDeltaMs, opts.externalLabels());
-    if (format === "protobuf") return new Response(encodeProtoDelimited(samples), { headers: { "Content-Type": PROTO_DELIMITED_CONTENT_TYPE } });
-    return new Response(encodeText(samples), { headers: { "Content-Type": TEXT_CONTENT_TYPE } });
+    // In time slices: a federation of every series walks millions of them. A client that
+    // went away stops it.
+    const signal = c.req.raw.signal;
+    const slices = new TimeSlicer(DEFAULT_SLICE_MS, () => signal.throwIfAborted());
+    try {
+      const samples = sets.length === 0 || querier === null ? [] : await drive(federatedSamplesSteps(querier, sets, now(), opts.lookbackDeltaMs, opts.externalLabels()), slices);
+      if (format === "protobuf") return new Response(new Blob(await drive(encodeProtoSteps(samples), slices)), { headers: { "Content-Type": PROTO_DELIMITED_CONTENT_TYPE } });
+      return new Response(textBody(await drive(encodeTextSteps(samples), slices)), { headers: { "Content-Type": TEXT_CONTENT_TYPE } });
+    } catch (err) {
+      // Nobody is left to read an answer: no error to log either.
+      if (signal.aborted) return new Response("the client went away\n", { status: 503 });
+      throw err;
+    }
   });
 }

@@ -3,6 +3,7 @@
  * that accept it, and plain-text 405s with `Allow` for other methods on API paths.
  */
 import type { Hono, MiddlewareHandler } from "hono";
+import { gzipBody } from "./sliced-body.ts";
 
 /**
  * Gzips API answers for clients that send `Accept-Encoding: gzip` (promtool, Grafana's
@@ -13,7 +14,8 @@ export const gzipResponses: MiddlewareHandler = async (c, next) => {
   if (!/(^|[\s,])gzip($|[\s,;])/i.test(c.req.header("accept-encoding") ?? "")) return;
   const res = c.res;
   if (res.body === null || res.status === 204 || res.headers.has("content-encoding")) return;
-  const body = Bun.gzipSync(new Uint8Array(await res.arrayBuffer()));
+  // Big answers are compressed in slices (and streamed), small ones at once.
+  const body = await gzipBody(res.body);
   const headers = new Headers(res.headers);
   headers.set("Content-Encoding", "gzip");
   headers.set("Vary", "Accept-Encoding");

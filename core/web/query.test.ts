@@ -141,3 +141,64 @@ test("a range query over no series succeeds even with more steps than max sample
   const r = await call(`/api/v1/query_range?${q({ query: "sum(nonexistent)", start: "0", end: "11000", step: "1" })}`);
   expect(r.text).toBe('{"status":"success","data":{"resultType":"matrix","result":[]}}');
 });
+
+/** MemoryStorage with `n` series of `big`, 21 samples each ending at T0. */
+async function bigStorage(n: number): Promise<MemoryStorage> {
+  const s = new MemoryStorage(() => T0);
+  for (let k = 0; k <= 20; k++) {
+    const a = s.appender();
+    for (let i = 0; i < n; i++) a.append(0, Labels.from({ __name__: "big", instance: `host-${i}:9100` }), T0 - 600_000 + k * 30_000, k * i);
+    await a.commit();
+  }
+  return s;
+}
+
+test("a big answer is sent in chunks and reads back as the same JSON, gzipped or not", async () => {
+  const s = await bigStorage(8000);
+  const engine = new QueryEngine(s);
+  const big = testWebApp({ engine: () => engine });
+  const path = `/api/v1/query_range?${q({ query: "big", start: String((T0 - 300_000) / 1000), end: String(T0 / 1000), step: "30" })}`;
+  const plain = await big.request(path);
+  const text = await plain.text();
+  const body = JSON.parse(text) as { data: { result: Array<{ metric: Record<string, string>; values: unknown[] }> } };
+  expect(body.data.result).toHaveLength(8000);
+  expect(body.data.result[0]!.values).toHaveLength(11);
+  const zipped = await big.request(path, { headers: { "Accept-Encoding": "gzip" } });
+  expect(zipped.headers.get("content-encoding")).toBe("gzip");
+  expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await zipped.arrayBuffer())))).toBe(text);
+});
+
+test("a client that disconnects cancels its query between slices", async () => {
+  const s = await bigStorage(4000);
+  const engine = new QueryEngine(s, { sliceMs: 0 });
+  const outcomes: string[] = [];
+  const watched = {
+    instant: (...args: Parameters<QueryEngine["instant"]>) => {
+      outcomes.push("started");
+      return engine.instant(...args).then(
+        (r) => (outcomes.push("answered"), r),
+        (err: Error & { type?: string }) => {
+          outcomes.push(err.type ?? err.message);
+          throw err;
+        },
+      );
+    },
+  } as unknown as QueryEngine;
+  const web = testWebApp({ engine: () => watched });
+  const server = Bun.serve({ port: 0, fetch: web.fetch });
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 5000 && !done(); i++) await new Promise((r) => setTimeout(r, 1));
+  };
+  try {
+    const ac = new AbortController();
+    const query = "sum(rate(big[5m])) + count(big) + sum(big)";
+    const sent = fetch(`http://localhost:${server.port}/api/v1/query?${q({ query, time: String(T0 / 1000) })}`, { signal: ac.signal }).catch((err: Error) => err.name);
+    await until(() => outcomes.length > 0);
+    ac.abort();
+    expect(await sent).toBe("AbortError");
+    await until(() => outcomes.length > 1);
+    expect(outcomes).toEqual(["started", "canceled"]);
+  } finally {
+    server.stop(true);
+  }
+});

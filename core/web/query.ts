@@ -14,6 +14,8 @@ import { ApiError, success } from "./api-response.ts";
 import { selectorMatchers } from "./expr-info.ts";
 import type { ExemplarQuerier, ExemplarSeries } from "../../storage/types.ts";
 import { typeName, typeOf } from "../query/check.ts";
+import { DEFAULT_SLICE_MS, drain, drive, TimeSlicer, type Steps } from "../time-slice.ts";
+import { TextChunks } from "./sliced-body.ts";
 
 export interface QueryApiOptions {
   /** The engine, or null while storage is not open yet. */
@@ -41,43 +43,54 @@ function apiErrorOf(err: unknown): ApiError {
 
 /** `data` of a query answer: resultType, result and (with `stats`) Prometheus's stats object. */
 export function encodeQueryData(value: QueryValue, stats: string | null): string {
-  const parts: string[] = [`{"resultType":"${value.type}","result":`];
+  return drain(encodeQuerySteps(value, stats)).join("");
+}
+
+/** encodeQueryData() in steps of a few series, as chunks of text (a million series are ~100 MB). */
+export function* encodeQuerySteps(value: QueryValue, stats: string | null): Steps<string[]> {
+  const out = new TextChunks();
+  out.push(`{"resultType":"${value.type}","result":`);
   switch (value.type) {
     case "scalar":
-      parts.push(`[${formatTimestamp(value.t)},"${formatScalarValue(value.v)}"]`);
+      out.push(`[${formatTimestamp(value.t)},"${formatScalarValue(value.v)}"]`);
       break;
     case "string":
-      parts.push(`[${formatTimestamp(value.t)},${jsonString(value.v)}]`);
+      out.push(`[${formatTimestamp(value.t)},${jsonString(value.v)}]`);
       break;
     case "vector": {
-      parts.push("[");
-      value.samples.forEach((s, i) => {
-        parts.push(`${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.v)}"]}`);
-      });
-      parts.push("]");
+      out.push("[");
+      const samples = value.samples;
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i]!;
+        out.push(`${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.v)}"]}`);
+        if ((i & 63) === 63) yield 64 * 64;
+      }
+      out.push("]");
       break;
     }
     case "matrix": {
-      parts.push("[");
+      out.push("[");
       // A range query's series share one step grid: format each timestamp once.
       const stamps = new Map<number, string>();
-      value.series.forEach((s, i) => {
-        let out = `${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"values":[`;
+      for (let i = 0; i < value.series.length; i++) {
+        const s = value.series[i]!;
+        let text = `${i > 0 ? "," : ""}{"metric":${labelsJson(s.metric)},"values":[`;
         for (let k = 0; k < s.t.length; k++) {
           const t = s.t[k]!;
           let ts = stamps.get(t);
           if (ts === undefined) stamps.set(t, (ts = formatTimestamp(t)));
-          out += `${k > 0 ? "," : ""}[${ts},"${formatSampleValue(s.v[k]!)}"]`;
+          text += `${k > 0 ? "," : ""}[${ts},"${formatSampleValue(s.v[k]!)}"]`;
         }
-        parts.push(`${out}]}`);
-      });
-      parts.push("]");
+        out.push(`${text}]}`);
+        yield 64 + 16 * s.t.length;
+      }
+      out.push("]");
       break;
     }
   }
-  if (stats !== null) parts.push(`,"stats":${stats}`);
-  parts.push("}");
-  return parts.join("");
+  if (stats !== null) out.push(`,"stats":${stats}`);
+  out.push("}");
+  return out.finish();
 }
 
 interface Timings {
@@ -117,6 +130,14 @@ function asMatrix(value: QueryValue): QueryValue {
   if (value.type === "scalar") return { type: "matrix", series: [{ metric: Labels.EMPTY, t: Float64Array.of(value.t), v: Float64Array.of(value.v) }] };
   if (value.type === "vector") return { type: "matrix", series: value.samples.map((s) => ({ metric: s.metric, t: Float64Array.of(s.t), v: Float64Array.of(s.v) })) };
   return value;
+}
+
+/** The answer's data in time slices; a client that went away meanwhile stops it (its answer would go nowhere). */
+function encodeSliced(value: QueryValue, stats: string | null, signal: AbortSignal): Promise<string[]> {
+  const slices = new TimeSlicer(DEFAULT_SLICE_MS, () => {
+    if (signal.aborted) throw new ApiError("canceled", "query was canceled while its answer was written");
+  });
+  return drive(encodeQuerySteps(value, stats), slices);
 }
 
 export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
@@ -172,10 +193,11 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
       throw err;
     }
     t.parsed = performance.now();
-    const result = await engineOrFail().instant(ast, ts, { timeoutMs, signal: c.req.raw.signal });
+    const signal = c.req.raw.signal;
+    const result = await engineOrFail().instant(ast, ts, { timeoutMs, signal });
     t.evaluated = performance.now();
     checkDeadline(t, timeoutMs);
-    return success(encodeQueryData(result.value, (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
+    return success(await encodeSliced(result.value, (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null, signal), result.warnings);
   });
   app.on(["GET", "POST"], "/api/v1/query", query);
 
@@ -212,10 +234,11 @@ export function registerQueryRoutes(app: Hono, opts: QueryApiOptions): void {
     const stepMs = Math.trunc(stepNs / 1e6);
     if (stepMs === 0) throw new ApiError("execution", "unexpected error: runtime error: integer divide by zero");
     t.parsed = performance.now();
-    const result = await engineOrFail().range(ast, start, end, stepMs, { timeoutMs, signal: c.req.raw.signal });
+    const signal = c.req.raw.signal;
+    const result = await engineOrFail().range(ast, start, end, stepMs, { timeoutMs, signal });
     t.evaluated = performance.now();
     checkDeadline(t, timeoutMs);
-    return success(encodeQueryData(asMatrix(result.value), (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null), result.warnings);
+    return success(await encodeSliced(asMatrix(result.value), (q.get("stats") ?? "") !== "" ? encodeStats(result, t) : null, signal), result.warnings);
   });
   app.on(["GET", "POST"], "/api/v1/query_range", queryRange);
 

@@ -4,7 +4,10 @@
  * (`match[]`, `start`, `end`, `limit`), JSON shapes and errors.
  */
 import type { Context, Hono } from "hono";
-import type { LabelQuerier, Matcher } from "../../storage/types.ts";
+import type { Labels } from "../model/labels.ts";
+import type { LabelQuerier, Matcher, Steps } from "../../storage/types.ts";
+import { DEFAULT_SLICE_MS, drive, TimeSlicer } from "../time-slice.ts";
+import { textBody, TextChunks } from "./sliced-body.ts";
 import { apiError, ok } from "./api.ts";
 import { parseQuery } from "../query/engine.ts";
 import { ParamError, parseTime as parseApiTime } from "./api-params.ts";
@@ -23,6 +26,9 @@ export function parseTime(value: string | undefined, fallback: number, name: str
     return `invalid parameter "${name}": Invalid time value for '${name}': ${err.message}`;
   }
 }
+
+/** Thrown at a pause when the client disconnected. */
+class ClientGone extends Error {}
 
 const EMPTY_MATCHERS = "vector selector must contain at least one non-empty matcher";
 
@@ -86,10 +92,24 @@ function common(q: URLSearchParams, prefixMatchErrors = false): { mint: number; 
   return { ...range, sets, limit };
 }
 
-/** The answer, cut to `limit` with Prometheus's warning. */
-function limited<T>(c: Context, items: T[], limit: number): Response {
-  return limit > 0 && items.length > limit ? ok(c, items.slice(0, limit), ["results truncated due to limit"]) : ok(c, items);
+/**
+ * The answer, cut to `limit` with Prometheus's warning: `{"status":"success","data":[…]}` as
+ * c.json() writes it, encoded in time slices (a million label sets are ~60 MB of JSON).
+ */
+async function limited<T>(items: T[], limit: number, encode: (x: T) => string, slices: TimeSlicer): Promise<Response> {
+  const cut = limit > 0 && items.length > limit;
+  const list = cut ? items.slice(0, limit) : items;
+  const out = new TextChunks();
+  out.push(`{"status":"success","data":[`);
+  for (let i = 0; i < list.length; i++) {
+    out.push(i > 0 ? `,${encode(list[i]!)}` : encode(list[i]!));
+    if (slices.due(64)) await slices.pause();
+  }
+  out.push(cut ? `],"warnings":["results truncated due to limit"]}` : "]}");
+  return new Response(textBody(out.finish()), { headers: { "Content-Type": "application/json" } });
 }
+
+const labelsJson = (l: Labels) => JSON.stringify(l.toObject());
 
 function parseLimit(q: URLSearchParams): number | string {
   const v = q.get("limit");
@@ -100,30 +120,46 @@ function parseLimit(q: URLSearchParams): number | string {
 }
 
 export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | null): void {
-  const handle = (fn: (c: Context, q: URLSearchParams, db: LabelQuerier) => Response) => async (c: Context) => {
+  const handle = (fn: (c: Context, q: URLSearchParams, db: LabelQuerier, slices: TimeSlicer) => Response | Promise<Response>) => async (c: Context) => {
     const db = querier();
     if (db === null) return apiError(c, "unavailable", "storage is not ready");
-    return fn(c, await formParams(c), db);
+    // A client that went away stops the walk over the series (its answer would go nowhere).
+    const signal = c.req.raw.signal;
+    const slices = new TimeSlicer(DEFAULT_SLICE_MS, () => {
+      if (signal.aborted) throw new ClientGone();
+    });
+    try {
+      return await fn(c, await formParams(c), db, slices);
+    } catch (err) {
+      if (err instanceof ClientGone) return apiError(c, "canceled", "the client went away");
+      throw err;
+    }
   };
+  /** The storage's steps version when it has one, else the sync call. */
+  const run = <T>(slices: TimeSlicer, steps: (() => Steps<T>) | null, sync: () => T): Promise<T> | T => (steps !== null ? drive(steps(), slices) : sync());
 
-  const series = handle((c, q, db) => {
+  const series = handle(async (c, q, db, slices) => {
     if (q.getAll("match[]").length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
     const p = common(q, true);
     if (typeof p === "string") return apiError(c, "bad_data", p);
     if (p.maxt < p.mint) return ok(c, []);
-    return limited(c, db.series(p.sets, p.mint, p.maxt).map((l) => l.toObject()), p.limit);
+    const steps = db.seriesSteps?.bind(db);
+    const list = await run(slices, steps ? () => steps(p.sets, p.mint, p.maxt) : null, () => db.series(p.sets, p.mint, p.maxt));
+    return limited(list, p.limit, labelsJson, slices);
   });
   app.on(["GET", "POST"], "/api/v1/series", series);
 
-  const labels = handle((c, q, db) => {
+  const labels = handle(async (c, q, db, slices) => {
     const p = common(q);
     if (typeof p === "string") return apiError(c, "bad_data", p);
     if (p.maxt < p.mint) return ok(c, []);
-    return limited(c, db.labelNames(p.sets, p.mint, p.maxt), p.limit);
+    const steps = db.labelNamesSteps?.bind(db);
+    const names = await run(slices, steps ? () => steps(p.sets, p.mint, p.maxt) : null, () => db.labelNames(p.sets, p.mint, p.maxt));
+    return limited(names, p.limit, JSON.stringify, slices);
   });
   app.on(["GET", "POST"], "/api/v1/labels", labels);
 
-  app.get("/api/v1/label/:name/values", handle((c, q, db) => {
+  app.get("/api/v1/label/:name/values", handle(async (c, q, db, slices) => {
     let name = c.req.param("name") ?? "";
     // UTF-8 label names come escaped as U__... (Prometheus's value encoding).
     if (name.startsWith("U__")) name = name.slice(3).replace(/_([0-9a-fA-F]+)_/g, (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)));
@@ -133,7 +169,9 @@ export function registerSeriesRoutes(app: Hono, querier: () => LabelQuerier | nu
     const p = common(q);
     if (typeof p === "string") return apiError(c, "bad_data", p);
     if (p.maxt < p.mint) return ok(c, []);
-    return limited(c, db.labelValues(name, p.sets, p.mint, p.maxt), p.limit);
+    const steps = db.labelValuesSteps?.bind(db);
+    const values = await run(slices, steps ? () => steps(name, p.sets, p.mint, p.maxt) : null, () => db.labelValues(name, p.sets, p.mint, p.maxt));
+    return limited(values, p.limit, JSON.stringify, slices);
   }));
 
   app.get("/api/v1/status/tsdb", handle((c, q, db) => {

@@ -19,7 +19,9 @@ import type { Labels } from "../../core/model/labels.ts";
 import { core as sharedCore, type Core } from "../../wasm/index.ts";
 import { STALE_NAN_HI, STALE_NAN_LO } from "../../wasm/assembly/abi.ts";
 import { XorCodec } from "../../wasm/xor.ts";
-import type { Appender, ExemplarQuerier, ExemplarSeries, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Storage } from "../types.ts";
+import type { Appender, ExemplarQuerier, ExemplarSeries, HeadStats, LabelQuerier, Matcher, Querier, Sample, SeriesColumns, SeriesData, SeriesQuerier, Steps, Storage } from "../types.ts";
+import { compileMatchers } from "../matchers.ts";
+import { byKey, byLabels, byString, drain, sortSteps } from "../../core/time-slice.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
 import { readSnapshot, writeSnapshot } from "./snapshot.ts";
@@ -284,35 +286,96 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
    * typed arrays (no object per sample), stale markers flagged. Sorted by labels.
    */
   selectColumns(matchers: readonly Matcher[], mint: number, maxt: number): SeriesColumns[] {
-    const refs = this.head.matching(matchers);
-    const stored = this.blocks.chunks(refs, mint, maxt);
-    const byRef = new Map<number, Array<{ data: Uint8Array; count: number }>>();
-    for (const c of [...stored, ...this.#pending.filter((c) => c.maxt >= mint && c.mint <= maxt)]) {
-      const list = byRef.get(c.ref) ?? [];
-      list.push(c);
-      byRef.set(c.ref, list);
-    }
+    return drain(this.selectColumnsSteps(matchers, mint, maxt));
+  }
+
+  /**
+   * selectColumns() in steps of a few series. Scrapes, cuts and flushes go on between steps;
+   * within one step a series' block-store, pending and open chunks are read at one moment,
+   * so every sample is seen once wherever it moved meanwhile.
+   */
+  *selectColumnsSteps(matchers: readonly Matcher[], mint: number, maxt: number): Steps<SeriesColumns[]> {
+    const refs = yield* this.#matchingSteps(matchers);
+    const pending = new PendingIndex(mint, maxt);
     const out: SeriesColumns[] = [];
-    for (const ref of refs) {
-      const chunks = byRef.get(ref) ?? [];
-      const open = this.head.openChunk(ref);
-      let cap = open !== 0 ? this.codec.count(open) : 0;
-      for (const c of chunks) cap += c.count;
-      if (cap === 0) continue;
-      const col = { t: new Float64Array(cap), v: new Float64Array(cap), stale: new Uint8Array(cap), n: 0 };
-      for (const c of chunks) {
-        const h = this.codec.fromBytes(c.data);
-        try {
-          this.#decodeColumns(h, mint, maxt, col);
-        } finally {
-          this.codec.free(h);
+    const batchRefs: number[] = [];
+    for (let i = 0; i < refs.length; i += SELECT_BATCH) {
+      yield* this.#syncPending(pending);
+      // No yield from here to the end of the batch.
+      batchRefs.length = 0;
+      for (let k = i; k < refs.length && k < i + SELECT_BATCH; k++) batchRefs.push(refs[k]!);
+      const stored = this.blocks.chunks(batchRefs, mint, maxt);
+      let s = 0;
+      let decoded = 0;
+      for (const ref of batchRefs) {
+        const labels = this.head.labelsOf(ref);
+        // Skip past this ref's stored chunks (sorted by ref, then mint).
+        while (s < stored.length && stored[s]!.ref < ref) s++;
+        const from = s;
+        while (s < stored.length && stored[s]!.ref === ref) s++;
+        if (labels === undefined) continue; // removed by retention meanwhile
+        const pend = pending.of(ref);
+        const open = this.head.openChunk(ref);
+        let cap = open !== 0 ? this.codec.count(open) : 0;
+        for (let k = from; k < s; k++) cap += stored[k]!.count;
+        for (const c of pend) cap += c.count;
+        if (cap === 0) continue;
+        decoded += cap;
+        const col = { t: new Float64Array(cap), v: new Float64Array(cap), stale: new Uint8Array(cap), n: 0 };
+        for (let k = from; k < s + pend.length; k++) {
+          const c = k < s ? stored[k]! : pend[k - s]!;
+          const h = this.codec.fromBytes(c.data);
+          try {
+            this.#decodeColumns(h, mint, maxt, col);
+          } finally {
+            this.codec.free(h);
+          }
         }
+        if (open !== 0) this.#decodeColumns(open, mint, maxt, col);
+        if (col.n === 0) continue;
+        out.push({ labels, ...sortedUnique(col) });
       }
-      if (open !== 0) this.#decodeColumns(open, mint, maxt, col);
-      if (col.n === 0) continue;
-      out.push({ labels: this.head.labelsOf(ref) as Labels, ...sortedUnique(col) });
+      yield 1024 + decoded;
     }
-    return out.sort((a, b) => (a.labels.key < b.labels.key ? -1 : 1));
+    return yield* sortSteps(out, byLabels);
+  }
+
+  /** Brings `index` up to date with the chunks waiting for the block store, in steps; returns with no step left when it is. */
+  *#syncPending(index: PendingIndex): Steps<void> {
+    for (;;) {
+      if (index.list !== this.#pending) index.reset(this.#pending);
+      if (index.indexed === index.list.length) return;
+      index.indexSome(4096);
+      yield 4096;
+    }
+  }
+
+  /** Refs of head series matching `matchers` (head.matching() in steps), ascending. */
+  *#matchingSteps(matchers: readonly Matcher[]): Steps<Uint32Array> {
+    const head = this.head;
+    const match = compileMatchers(matchers);
+    // Matchers only call get(): read label values straight from the head.
+    const cursor = { ref: 0, get: (name: string) => head.labelValue(cursor.ref, name) };
+    const test = cursor as unknown as Labels;
+    const candidates = yield* head.postings.candidatesSteps(matchers);
+    if (candidates === null) {
+      const out: number[] = [];
+      let k = 0;
+      for (const ref of head.refs()) {
+        cursor.ref = ref;
+        if (match(test)) out.push(ref);
+        if ((++k & 255) === 0) yield 1024;
+      }
+      return Uint32Array.from(out);
+    }
+    let n = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const ref = candidates[i]!;
+      cursor.ref = ref;
+      if (head.has(ref) && match(test)) candidates[n++] = ref;
+      if ((i & 255) === 255) yield 1024;
+    }
+    return candidates.subarray(0, n);
   }
 
   /** WASM scratch for xorDecode (timestamps and value bits, 8 bytes each per sample). */
@@ -352,33 +415,92 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     }
   }
 
-  /** Refs matching any of the sets (all series for no sets) with data at or after mint. */
-  #refs(sets: readonly (readonly Matcher[])[], mint: number): number[] {
-    const refs = new Set<number>();
-    if (sets.length === 0) for (const ref of this.head.refs()) refs.add(ref);
-    for (const set of sets) for (const ref of this.head.matching(set)) refs.add(ref);
-    return [...refs].filter((ref) => this.head.lastTime(ref) >= mint);
-  }
-
-  series(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Labels[] {
-    return this.#refs(sets, mint)
-      .map((ref) => this.head.labelsOf(ref)!)
-      .sort((a, b) => (a.key < b.key ? -1 : 1));
-  }
-
-  labelNames(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): string[] {
-    const names = new Set<string>();
-    for (const ref of this.#refs(sets, mint)) for (const [n] of this.head.labelsOf(ref)!) names.add(n);
-    return [...names].sort();
-  }
-
-  labelValues(name: string, sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): string[] {
-    const values = new Set<string>();
-    for (const ref of this.#refs(sets, mint)) {
-      const v = this.head.labelValue(ref, name);
-      if (v !== "") values.add(v);
+  /** Refs matching any of the sets (all series for no sets) with data at or after mint, ascending. */
+  *#refsSteps(sets: readonly (readonly Matcher[])[], mint: number): Steps<number[]> {
+    const head = this.head;
+    const out: number[] = [];
+    const keep = (ref: number) => {
+      if (head.has(ref) && head.lastTime(ref) >= mint) out.push(ref);
+    };
+    if (sets.length === 0) {
+      let k = 0;
+      for (const ref of head.refs()) {
+        keep(ref);
+        if ((++k & 1023) === 0) yield 1024;
+      }
+      return out;
     }
-    return [...values].sort();
+    const lists: Uint32Array[] = [];
+    let max = 0;
+    for (const set of sets) {
+      const refs = yield* this.#matchingSteps(set);
+      if (refs.length > 0) max = Math.max(max, refs[refs.length - 1]!);
+      lists.push(refs);
+    }
+    if (lists.length === 1) {
+      const refs = lists[0]!;
+      for (let i = 0; i < refs.length; i++) {
+        keep(refs[i]!);
+        if ((i & 1023) === 1023) yield 1024;
+      }
+      return out;
+    }
+    // The union, deduplicated on a bitmap over refs (one byte each).
+    const seen = new Uint8Array(max + 1);
+    for (const refs of lists) {
+      for (let i = 0; i < refs.length; i++) seen[refs[i]!] = 1;
+      yield refs.length;
+    }
+    for (let ref = 1; ref <= max; ref++) {
+      if (seen[ref] === 1) keep(ref);
+      if ((ref & 4095) === 0) yield 4096;
+    }
+    return out;
+  }
+
+  series(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Labels[] {
+    return drain(this.seriesSteps(sets, mint, maxt));
+  }
+
+  *seriesSteps(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<Labels[]> {
+    const refs = yield* this.#refsSteps(sets, mint);
+    const out: Labels[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const l = this.head.labelsOf(refs[i]!);
+      if (l !== undefined) out.push(l);
+      if ((i & 255) === 255) yield 1024;
+    }
+    return yield* sortSteps(out, byKey((l: Labels) => l.key));
+  }
+
+  labelNames(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
+    return drain(this.labelNamesSteps(sets, mint, maxt));
+  }
+
+  *labelNamesSteps(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<string[]> {
+    const refs = yield* this.#refsSteps(sets, mint);
+    const names = new Set<string>();
+    for (let i = 0; i < refs.length; i++) {
+      const l = this.head.labelsOf(refs[i]!);
+      if (l !== undefined) for (const [n] of l) names.add(n);
+      if ((i & 255) === 255) yield 1024;
+    }
+    return yield* sortSteps([...names], byString);
+  }
+
+  labelValues(name: string, sets: readonly (readonly Matcher[])[], mint: number, maxt: number): string[] {
+    return drain(this.labelValuesSteps(name, sets, mint, maxt));
+  }
+
+  *labelValuesSteps(name: string, sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<string[]> {
+    const refs = yield* this.#refsSteps(sets, mint);
+    const values = new Set<string>();
+    for (let i = 0; i < refs.length; i++) {
+      const v = this.head.labelValue(refs[i]!, name);
+      if (v !== "") values.add(v);
+      if ((i & 1023) === 1023) yield 1024;
+    }
+    return yield* sortSteps([...values], byString);
   }
 
   headStats(limit: number): HeadStats {
@@ -462,6 +584,49 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     this.blocks.close();
   }
 }
+
+/** Refs a sliced select reads per step: ~10 µs each (a block-store lookup, decoding). */
+const SELECT_BATCH = 32;
+
+/**
+ * The chunks waiting for the block store that overlap [mint, maxt], by ref: indexed as a
+ * sliced select goes on (cuts append to the list; a flush replaces it, and then the index
+ * starts again, the flushed chunks being in the block store).
+ */
+class PendingIndex {
+  list: readonly FullChunk[] = [];
+  indexed = 0;
+  readonly #byRef = new Map<number, FullChunk[]>();
+
+  constructor(
+    readonly mint: number,
+    readonly maxt: number,
+  ) {}
+
+  reset(list: readonly FullChunk[]): void {
+    this.list = list;
+    this.indexed = 0;
+    this.#byRef.clear();
+  }
+
+  indexSome(n: number): void {
+    const end = Math.min(this.list.length, this.indexed + n);
+    for (let i = this.indexed; i < end; i++) {
+      const c = this.list[i]!;
+      if (c.maxt < this.mint || c.mint > this.maxt) continue;
+      const l = this.#byRef.get(c.ref);
+      if (l === undefined) this.#byRef.set(c.ref, [c]);
+      else l.push(c);
+    }
+    this.indexed = end;
+  }
+
+  of(ref: number): readonly FullChunk[] {
+    return this.#byRef.get(ref) ?? NONE;
+  }
+}
+
+const NONE: readonly FullChunk[] = [];
 
 /** Trims decoded columns to n, sorting by time and dropping repeated timestamps only when needed. */
 function sortedUnique(col: { t: Float64Array; v: Float64Array; stale: Uint8Array; n: number }): Omit<SeriesColumns, "labels"> {

@@ -8,7 +8,7 @@
  */
 import type { Labels } from "../../core/model/labels.ts";
 import { compileMatcher } from "../matchers.ts";
-import type { Matcher } from "../types.ts";
+import type { Matcher, Steps } from "../types.ts";
 
 /** A sorted, growable list of refs. */
 class RefList {
@@ -168,6 +168,38 @@ export class Postings {
     if (p !== d.sizes.length || at !== d.refs.length) throw new SyntaxError(`Cannot load postings: ${d.sizes.length} lists and ${d.refs.length} refs given, ${p} and ${at} used`);
   }
 
+  /**
+   * candidates() as steps, for reads that pause between them: lists are copied as they are
+   * read (gc() rewrites them in place), merged and intersected in steps. null: no matcher
+   * narrows anything, every series may match.
+   */
+  *candidatesSteps(matchers: readonly Matcher[]): Steps<Uint32Array | null> {
+    let result: Uint32Array | null = null;
+    for (const m of matchers) {
+      const test = compileMatcher(m);
+      if (test(labelsWithout(m.name))) continue;
+      const values = this.#index.get(m.name);
+      if (values === undefined) return new Uint32Array(0);
+      let union: Uint32Array;
+      if (m.type === "=") {
+        const e = values.get(m.value);
+        union = e === undefined ? new Uint32Array(0) : copyOf(e);
+      } else {
+        // A Map iterates on across changes: values added meanwhile are visited, removed ones not.
+        const lists: Uint32Array[] = [];
+        let k = 0;
+        for (const [value, e] of values) {
+          if (test(labelsWith(m.name, value))) lists.push(copyOf(e));
+          if ((++k & 127) === 0) yield 1024;
+        }
+        union = yield* mergeSteps(lists);
+      }
+      result = result === null ? union : yield* intersectSteps(result, union);
+      if (result.length === 0) return result;
+    }
+    return result;
+  }
+
   labelNames(): string[] {
     return [...this.#index.keys()].sort();
   }
@@ -244,6 +276,70 @@ function intersectSorted(a: readonly number[], b: readonly number[]): number[] {
     else j++;
   }
   return out;
+}
+
+function copyOf(e: Entry): Uint32Array {
+  return typeof e === "number" ? Uint32Array.of(e) : e.refs.slice(0, e.n);
+}
+
+/** Sorted lists of distinct refs (the postings of one label's values) as one sorted list, in steps. */
+function* mergeSteps(lists: readonly Uint32Array[]): Steps<Uint32Array> {
+  if (lists.length === 1) return lists[0]!;
+  let n = 0;
+  for (const l of lists) n += l.length;
+  let src = new Uint32Array(n);
+  let at = 0;
+  for (const l of lists) {
+    src.set(l, at);
+    at += l.length;
+  }
+  yield n >>> 4;
+  // Native sorts of runs, then bottom-up merges that yield as they go.
+  const RUN = 16384;
+  for (let lo = 0; lo < n; lo += RUN) {
+    src.subarray(lo, Math.min(n, lo + RUN)).sort();
+    yield RUN;
+  }
+  let dst = new Uint32Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(n, lo + width);
+      const hi = Math.min(n, lo + 2 * width);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        dst[k++] = src[j]! < src[i]! ? src[j++]! : src[i++]!;
+        if ((k & (RUN - 1)) === 0) yield RUN;
+      }
+      if (i < mid) dst.set(src.subarray(i, mid), k);
+      else if (j < hi) dst.set(src.subarray(j, hi), k);
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
+}
+
+function* intersectSteps(a: Uint32Array, b: Uint32Array): Steps<Uint32Array> {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let n = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out[k++] = x;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+    if ((++n & 16383) === 0) yield 16384;
+  }
+  return out.subarray(0, k);
 }
 
 function mergeSorted(lists: readonly ArrayLike<number>[]): number[] {
