@@ -61,6 +61,8 @@ async function main(): Promise<void> {
   try {
     let now = T0;
     const db = await open(dir, () => now);
+    let flushStall = 0;
+    let flushS = 0;
     const g0 = performance.now();
     for (let k = 0; k <= rounds; k++) {
       now = T0 + k * 10_000;
@@ -73,7 +75,21 @@ async function main(): Promise<void> {
         pending.push(db.head.persist(tx).then(() => db.head.apply(tx, segment)));
       }
       await Promise.all(pending);
-      if (k % 30 === 29) await db.flush();
+      if (k % 30 === 29) {
+        // The flush writes every chunk cut since the last one (a million when all series cut
+        // at once); it must leave the event loop to others in between.
+        let last = performance.now();
+        const tick = setInterval(() => {
+          const t = performance.now();
+          flushStall = Math.max(flushStall, t - last);
+          last = t;
+        }, 1);
+        const f0 = performance.now();
+        await db.flush();
+        clearInterval(tick);
+        flushStall = Math.max(flushStall, performance.now() - last);
+        flushS = Math.max(flushS, (performance.now() - f0) / 1000);
+      }
     }
     const gen = (performance.now() - g0) / 1000;
     const crashed = join(root, "crashed");
@@ -84,7 +100,8 @@ async function main(): Promise<void> {
     const du = (d: string): number => readdirSync(d, { recursive: true }).reduce((n, f) => n + (statSync(join(d, String(f))).isFile() ? statSync(join(d, String(f))).size : 0), 0);
     const wal = join(crashed, "wal");
     console.log(`${targets} targets × ${SCRAPE_SAMPLES} series, ${rounds + 1} rounds of 10 s (${(((rounds + 1) * targets * SCRAPE_SAMPLES) / 1e6).toFixed(0)}M samples) written in ${gen.toFixed(0)} s`);
-    console.log(`  WAL left to replay after a crash: ${(du(wal) / 1e6).toFixed(0)} MB; block store ${(statSync(join(crashed, "blocks.db")).size / 1e6).toFixed(0)} MB; close() with the snapshot ${closeS.toFixed(2)} s${existsSync(join(dir, "head.snapshot")) ? `, snapshot ${(statSync(join(dir, "head.snapshot")).size / 1e6).toFixed(0)} MB` : ""}`);
+    console.log(`  longest flush ${flushS.toFixed(2)} s, longest event-loop stall during a flush ${flushStall.toFixed(0)} ms`);
+    console.log(`  WAL left to replay after a crash: ${(du(wal) / 1e6).toFixed(0)} MB; block store ${(statSync(join(crashed, "blocks.db")).size / 1e6).toFixed(0)} MB; close() (unflushed chunks go into the snapshot) ${closeS.toFixed(2)} s${existsSync(join(dir, "head.snapshot")) ? `, snapshot ${(statSync(join(dir, "head.snapshot")).size / 1e6).toFixed(0)} MB` : ""}`);
     const run = (d: string) => {
       const p = Bun.spawnSync([process.execPath, import.meta.path, "--child", d, String(rounds), String(targets)], { stderr: "inherit" });
       const line = p.stdout.toString().trim().split("\n").pop()!;

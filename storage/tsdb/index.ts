@@ -24,7 +24,7 @@ import { compileMatchers } from "../matchers.ts";
 import { byKey, byLabels, byString, drain, sortSteps } from "../../core/time-slice.ts";
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
-import { readSnapshot, writeSnapshot } from "./snapshot.ts";
+import { readSnapshot, writeSnapshot, type PendingChunk } from "./snapshot.ts";
 import { Wal, type WalExemplar } from "./wal/index.ts";
 
 export interface TsdbOptions {
@@ -56,7 +56,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   /** Where the last start-up took the head from: the shutdown snapshot, or WAL replay. */
   loadedFrom: "snapshot" | "wal" = "wal";
   /** Chunks cut from the head, waiting for the next flush. */
-  #pending: Array<FullChunk & { segment: number }> = [];
+  #pending: PendingChunk[] = [];
   /** WAL segment in which each series' open chunk started. */
   #timer: ReturnType<typeof setInterval> | null = null;
   #flushing: Promise<void> | null = null;
@@ -87,7 +87,9 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   static async open(opts: TsdbOptions): Promise<Tsdb> {
     mkdirSync(opts.dir, { recursive: true });
     const codec = new XorCodec(await sharedCore());
-    const blocks = BlockStore.open(join(opts.dir, "blocks.db"));
+    // After a clean shutdown (a head snapshot is there) the block store was closed properly:
+    // its integrity check, which reads the whole file (0.8 s per GB), is for start-ups after a crash.
+    const blocks = BlockStore.open(join(opts.dir, "blocks.db"), { quickCheck: !existsSync(join(opts.dir, SNAPSHOT_FILE)) });
     const wal = await Wal.open({ dir: join(opts.dir, "wal"), fsyncIntervalMs: opts.fsyncIntervalMs ?? 0, ...(opts.walSegmentSize ? { segmentSize: opts.walSegmentSize } : {}) });
     const db = new Tsdb(opts, codec, wal, blocks);
     db.#core = await sharedCore();
@@ -100,7 +102,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     const { log } = this.opts;
     const started = performance.now();
     if (await this.#loadSnapshot()) {
-      log.info("TSDB loaded from the head snapshot", { series: this.head.seriesCount, chunks: this.head.chunkCount, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+      log.info("TSDB loaded from the head snapshot", { series: this.head.seriesCount, unflushedChunks: this.#pending.length, seconds: ((performance.now() - started) / 1000).toFixed(3) });
       return;
     }
     for (const { ref, labels } of this.blocks.allSeries()) this.head.addSeries(labels, ref);
@@ -118,7 +120,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   }
 
   get #snapshotPath(): string {
-    return join(this.opts.dir, "head.snapshot");
+    return join(this.opts.dir, SNAPSHOT_FILE);
   }
 
   /**
@@ -130,41 +132,48 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     const path = this.#snapshotPath;
     if (!existsSync(path)) return false;
     const { log } = this.opts;
+    let snap: Awaited<ReturnType<typeof readSnapshot>> | undefined;
     try {
-      const snap = await readSnapshot(path);
+      snap = await readSnapshot(path);
       await this.wal.resume(snap.wal);
       const state = snap.restore(this.codec);
       try {
+        for (const c of state.pending) if (!state.series.pairs[c.ref]) throw new Error(`${path}: an unflushed chunk belongs to ref ${c.ref}, which is not a series`);
         this.head.restore(state);
       } catch (e) {
         for (const c of state.chunks) this.codec.free(c);
         throw e;
       }
+      this.#pending = state.pending;
       this.loadedFrom = "snapshot";
       return true;
     } catch (e) {
       log.warn("Not using the head snapshot; replaying the WAL instead", { path, reason: (e as Error).message });
       return false;
     } finally {
+      // Everything the head kept was copied out of the file's buffer.
+      snap?.release();
       await rm(path, { force: true });
     }
   }
 
-  /** Writes the head snapshot (close(), after the last flush): the next start-up reads it instead of the WAL. */
-  async #writeSnapshot(): Promise<void> {
+  /**
+   * Writes the head snapshot (close(), after the WAL's last write): the next start-up reads it
+   * instead of the WAL. Chunks cut but not yet in the block store go in too, so a shutdown
+   * right after a million series cut their chunks does not wait for the block store.
+   */
+  async #writeSnapshot(): Promise<boolean> {
     const { log } = this.opts;
-    if (this.#pending.length > 0) {
-      log.warn("Not writing a head snapshot: chunks could not be written to the block store; the next start-up replays the WAL", { chunks: this.#pending.length });
-      return;
-    }
     const started = performance.now();
     try {
       const files = await this.wal.files();
-      const bytes = await writeSnapshot(this.#snapshotPath, this.head.snapshot(), this.codec, files);
-      log.info("Wrote the head snapshot", { series: this.head.seriesCount, bytes, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+      const bytes = await writeSnapshot(this.#snapshotPath, { ...this.head.snapshot(), pending: this.#pending }, this.codec, files);
+      log.info("Wrote the head snapshot", { series: this.head.seriesCount, unflushedChunks: this.#pending.length, bytes, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+      return true;
     } catch (e) {
       log.error("Writing the head snapshot failed; the next start-up replays the WAL", { path: this.#snapshotPath, err: e });
       await rm(this.#snapshotPath, { force: true }).catch(() => undefined);
+      return false;
     }
   }
 
@@ -183,21 +192,32 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   async #flush(): Promise<void> {
     // Series that went quiet a block range ago leave their open chunk for the block store.
     this.head.cutIdle((this.opts.now ?? Date.now)() - BLOCK_RANGE_MS);
+    // Written in batches with a pause between them (a million chunks take ~10 s in SQLite).
+    // They stay in #pending until all are written: reads see a chunk in both places meanwhile
+    // and keep one copy of each sample; chunks cut meanwhile are appended after `upto`.
     const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length > 0) {
+    const upto = batch.length;
+    for (let i = 0; i < upto; i += FLUSH_BATCH) {
+      const part = batch.slice(i, Math.min(upto, i + FLUSH_BATCH));
       // Idempotent, and retention may have removed a series that has chunks again.
-      const series = [...new Set(batch.map((c) => c.ref))].map((ref) => ({ ref, labels: this.head.labelsOf(ref)! }));
+      const series = [...new Set(part.map((c) => c.ref))].map((ref) => ({ ref, labels: this.head.labelsOf(ref)! }));
       try {
         this.blocks.upsertSeries(series);
-        this.blocks.writeChunks(batch);
+        this.blocks.writeChunks(part);
       } catch (err) {
-        // Keep them for the next flush; the WAL still holds their samples.
-        this.#pending = [...batch, ...this.#pending];
-        this.opts.log.error("Writing chunks to the block store failed; will retry", { err });
+        // All stay pending for the next flush (rewriting a chunk is a no-op); the WAL still holds their samples.
+        this.opts.log.error("Writing chunks to the block store failed; will retry", { err, chunks: upto - i });
+        return;
+      }
+      if (i + FLUSH_BATCH >= upto) break;
+      await new Promise((resolve) => setImmediate(resolve));
+      // Shutting down with a snapshot: the rest go into it rather than hold up the exit.
+      if (this.#closed && (this.opts.snapshotOnShutdown ?? true)) {
+        this.#pending = this.#pending.slice(i + FLUSH_BATCH);
         return;
       }
     }
+    if (upto > 0) this.#pending = this.#pending.slice(upto);
     // Segments older than every open or unflushed chunk are in the block store: drop them.
     let needed = this.wal.segment;
     needed = this.head.oldestOpenChunkSegment(needed);
@@ -576,14 +596,24 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.flush();
+    const snapshot = this.opts.snapshotOnShutdown ?? true;
+    // With the snapshot, chunks waiting for the block store go into it; without, they are written now.
+    if (snapshot) await this.#flushing;
+    else await this.flush();
     await this.wal.close();
     // Commits whose records the WAL just acknowledged apply in their own continuations: let them run first.
     await new Promise((resolve) => setImmediate(resolve));
-    if (this.opts.snapshotOnShutdown ?? true) await this.#writeSnapshot();
+    // Without a snapshot (disabled, or writing it failed) the next start-up replays the WAL,
+    // which holds the samples of every chunk not in the block store yet.
+    if (snapshot) await this.#writeSnapshot();
     this.blocks.close();
   }
 }
+
+const SNAPSHOT_FILE = "head.snapshot";
+
+/** Cut chunks written to the block store per transaction: ~50 ms. */
+const FLUSH_BATCH = 5000;
 
 /** Refs a sliced select reads per step: ~10 µs each (a block-store lookup, decoding). */
 const SELECT_BATCH = 32;

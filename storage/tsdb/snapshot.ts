@@ -1,6 +1,7 @@
 /**
  * The head snapshot: at a clean shutdown the TSDB writes its whole head — series, postings,
- * per-series sample state, the open chunks' bytes and appender state, exemplars — to
+ * per-series sample state, the open chunks' bytes and appender state, exemplars, and the cut
+ * chunks not yet written to the block store (close() does not wait for them) — to
  * `<dir>/head.snapshot`, with the WAL's files as they were then. At start-up, when the WAL
  * still holds exactly those files, the head is taken back from the snapshot in one read
  * instead of replaying the WAL (Prometheus's memory-snapshot-on-shutdown, here the default).
@@ -19,7 +20,7 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Labels } from "../../core/model/labels.ts";
 import { SNAPSHOT_FORMAT, type XorCodec } from "../../wasm/xor.ts";
-import type { HeadSnapshot } from "./head.ts";
+import type { FullChunk, HeadSnapshot } from "./head.ts";
 import type { WalExemplar, WalFiles } from "./wal/index.ts";
 
 const MAGIC = new TextEncoder().encode("gleaner head snapshot 1\n");
@@ -36,6 +37,15 @@ interface Meta {
   chunks: number;
 }
 
+/** A chunk cut from the head and not yet in the block store, with the WAL segment its samples start in. */
+export type PendingChunk = FullChunk & { segment: number };
+
+/** What a snapshot holds: the head, and the chunks still waiting for the block store. */
+export type SnapshotState = HeadSnapshot & { pending: PendingChunk[] };
+
+/** Per unflushed chunk in section "pending.chunks": ref, mint, maxt, count, segment, bytes. */
+const PENDING_FIELDS = 6;
+
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -45,9 +55,11 @@ const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
  * `codec`) with the WAL's `files` to `path`, atomically (a temporary file, fsynced, renamed).
  * Returns the bytes written.
  */
-export async function writeSnapshot(path: string, head: HeadSnapshot, codec: XorCodec, files: WalFiles): Promise<number> {
+export async function writeSnapshot(path: string, head: SnapshotState, codec: XorCodec, files: WalFiles): Promise<number> {
   const records: Uint8Array[] = [];
   codec.snapshot(head.chunks, (r) => records.push(r));
+  const pending = new Float64Array(head.pending.length * PENDING_FIELDS);
+  head.pending.forEach((c, k) => pending.set([c.ref, c.mint, c.maxt, c.count, c.segment, c.data.length], k * PENDING_FIELDS));
   const meta: Meta = {
     version: VERSION,
     chunkFormat: SNAPSHOT_FORMAT,
@@ -79,6 +91,8 @@ export async function writeSnapshot(path: string, head: HeadSnapshot, codec: Xor
     ["chunks.refs", [bytesOf(head.chunkRefs)]],
     ["chunks.records", records],
     ["exemplars", [json(exemplars)]],
+    ["pending.chunks", [bytesOf(pending)]],
+    ["pending.data", head.pending.map((c) => c.data)],
     ["end", []],
   ];
   const tmp = `${path}.tmp`;
@@ -86,9 +100,22 @@ export async function writeSnapshot(path: string, head: HeadSnapshot, codec: Xor
   let total = 0;
   try {
     const zeros = new Uint8Array(8);
+    // Small pieces (a million unflushed chunks of ~150 bytes) are gathered into 4 MiB writes.
+    const stage = new Uint8Array(4 << 20);
+    let staged = 0;
+    const drain = async () => {
+      if (staged > 0) await fh.write(stage.subarray(0, staged));
+      staged = 0;
+    };
     const put = async (b: Uint8Array) => {
-      await fh.write(b);
       total += b.length;
+      const large = b.length > stage.length >> 2;
+      if (large || staged + b.length > stage.length) await drain();
+      if (large) await fh.write(b);
+      else {
+        stage.set(b, staged);
+        staged += b.length;
+      }
     };
     await put(MAGIC);
     await put(zeros.subarray(0, pad8(MAGIC.length)));
@@ -107,6 +134,7 @@ export async function writeSnapshot(path: string, head: HeadSnapshot, codec: Xor
       for (const p of parts) await put(p);
       await put(zeros.subarray(0, pad8(len)));
     }
+    await drain();
     await fh.datasync();
   } catch (e) {
     await fh.close();
@@ -129,7 +157,12 @@ export interface LoadedSnapshot {
   wal: WalFiles;
   bytes: number;
   /** The head's state with its open chunks restored into WASM memory (freed again when `restore` throws). */
-  restore(codec: XorCodec): HeadSnapshot;
+  restore(codec: XorCodec): SnapshotState;
+  /**
+   * Frees the file's buffer (the state's typed arrays are views of it: call once they are
+   * copied). Left to the collector, the buffer can stay alive long after, as big as the head.
+   */
+  release(): void;
 }
 
 /** Why a snapshot cannot be used: the TSDB logs it and replays the WAL instead. */
@@ -187,6 +220,9 @@ export async function readSnapshot(path: string): Promise<LoadedSnapshot> {
   return {
     wal: meta.wal,
     bytes: u8.length,
+    release() {
+      (buf as ArrayBuffer & { transfer(n: number): ArrayBuffer }).transfer(0);
+    },
     restore(codec) {
       const chunkRefs = typed("chunks.refs", Uint32Array);
       if (chunkRefs.length !== meta.chunks) throw fail(`${chunkRefs.length} chunk refs for ${meta.chunks} chunks`);
@@ -214,13 +250,24 @@ export async function readSnapshot(path: string): Promise<LoadedSnapshot> {
         chunkRefs,
         exemplars,
       };
+      const meta6 = typed("pending.chunks", Float64Array);
+      // One copy of the section (the chunks outlive the file's buffer), each chunk a view of it.
+      const data = section("pending.data").slice();
+      if (meta6.length % PENDING_FIELDS !== 0) throw fail(`section "pending.chunks" holds ${meta6.length} numbers, not whole chunks of ${PENDING_FIELDS}`);
+      const pending: PendingChunk[] = [];
+      for (let k = 0, at = 0; k < meta6.length; k += PENDING_FIELDS) {
+        const len = meta6[k + 5]!;
+        if (!(Number.isInteger(len) && len >= 0 && at + len <= data.length)) throw fail(`unflushed chunk ${k / PENDING_FIELDS} lies past the end of section "pending.data"`);
+        pending.push({ ref: meta6[k]!, mint: meta6[k + 1]!, maxt: meta6[k + 2]!, count: meta6[k + 3]!, segment: meta6[k + 4]!, data: data.subarray(at, at + len) });
+        at += len;
+      }
       let chunks: Uint32Array;
       try {
         chunks = codec.restore(section("chunks.records"), meta.chunks);
       } catch (e) {
         throw fail((e as Error).message);
       }
-      return { ...state, chunks };
+      return { ...state, chunks, pending };
     },
   };
 }
