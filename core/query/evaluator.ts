@@ -26,16 +26,24 @@ import { byLabels, DEFAULT_SLICE_MS, drive, sortSteps, TimeSlicer } from "../tim
 const TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution";
 
 /** How many of the window ends see a sample within the lookback (what vectorSelector would hold). */
-function countPresent(t: Float64Array, stale: Uint8Array | null, ends: Float64Array, lookback: number): number {
+function countPresent(t: Float64Array, stale: Uint8Array | null, ends: Float64Array, lookback: number, closed: boolean): number {
   let j = -1;
   let n = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i]!;
     if (j >= 0 && t[j]! > end) j = -1;
     while (j + 1 < t.length && t[j + 1]! <= end) j++;
-    if (j >= 0 && t[j]! >= end - lookback && !(stale !== null && stale[j] === 1)) n++;
+    if (j >= 0 && inWindow(t[j]!, end - lookback, closed) && !(stale !== null && stale[j] === 1)) n++;
   }
   return n;
+}
+
+/**
+ * Whether a sample at `t` (≤ the window's end) lies after the window's start: Prometheus 3.x's
+ * windows are left-open, (end − range, end]; 2.x's were closed, [end − range, end].
+ */
+function inWindow(t: number, start: number, closed: boolean): boolean {
+  return closed ? t >= start : t > start;
 }
 
 export interface StepRange {
@@ -71,6 +79,8 @@ export interface EvaluatorOptions {
   subqueryStepMs: number;
   /** How long evaluation may hold the event loop before it yields (default 20 ms; 0 in tests: at every look at the clock). */
   sliceMs?: number;
+  /** Prometheus 2.x's closed windows [t − range, t] for range selectors, subqueries and the lookback; default 3.x's (t − range, t]. */
+  closedWindows?: boolean;
 }
 
 export class Evaluator {
@@ -82,11 +92,15 @@ export class Evaluator {
   /** Time slices: loops over series or steps ask due() and await pause(), which checks cancellation and the deadline again. */
   readonly slices: TimeSlicer;
 
+  /** 2.x's closed windows (EvaluatorOptions.closedWindows). */
+  readonly closed: boolean;
+
   constructor(
     readonly querier: SeriesQuerier,
     readonly opts: EvaluatorOptions,
   ) {
     this.slices = new TimeSlicer(opts.sliceMs ?? DEFAULT_SLICE_MS, () => this.checkNow());
+    this.closed = opts.closedWindows ?? false;
   }
 
   /** Counts `work` units (about one per array element touched); true when the caller should `await pause()`. */
@@ -216,7 +230,7 @@ export class Evaluator {
     return v.series;
   }
 
-  /** Instant vector selector: the newest sample in [t - lookback, t] per step, unless it is a stale marker. */
+  /** Instant vector selector: the newest sample in (t - lookback, t] per step, unless it is a stale marker. */
   async vectorSelector(vs: VectorSelector, r: StepRange, timestamps: boolean): Promise<StepSeries[]> {
     const ends = this.ends(vs.at, vs.offsetMs, r);
     if (r.n === 0) return [];
@@ -233,10 +247,10 @@ export class Evaluator {
       this.check();
       if (this.due(r.n + c.t.length + 16)) await this.pause();
       // Very many steps (a long subquery): count first, so max samples fails before allocating.
-      if (r.n > 1_000_000) this.hold(0, countPresent(c.t, c.stale, ends, lookback));
+      if (r.n > 1_000_000) this.hold(0, countPresent(c.t, c.stale, ends, lookback, this.closed));
       const v = new Float64Array(r.n);
       const has = new Uint8Array(r.n);
-      const any = latestSamples(c, ends, lookback, timestamps, v, has);
+      const any = latestSamples(c, ends, lookback, timestamps, v, has, this.closed);
       if (any > 0) {
         this.hold(any);
         out.push({ labels: c.labels, v, has });
@@ -289,8 +303,9 @@ export class Evaluator {
     }
     const step = sq.stepMs > 0 ? sq.stepMs : this.opts.subqueryStepMs;
     const lo = minE - sq.rangeMs;
+    // The first inner step inside the window: after its start (3.x), or at it (2.x).
     let start = step * Math.trunc(lo / step);
-    if (start < lo) start += step;
+    if (this.closed ? start < lo : start <= lo) start += step;
     const inner = stepRange(start, maxE, step);
     const v = await this.eval(sq.expr, inner);
     const series: RawSeries[] = [];
@@ -389,7 +404,7 @@ export class Evaluator {
         if ((k & 255) === 255 && this.due(1024)) await this.pause();
         const t = input.series[k]!.t;
         let j = i > 0 && end >= input.ends[i - 1]! ? idx[k]! : 0;
-        while (j < t.length && t[j]! < start) j++;
+        while (j < t.length && !inWindow(t[j]!, start, this.closed)) j++;
         idx[k] = j;
         if (j < t.length && t[j]! <= end) present = true;
       }
@@ -404,10 +419,11 @@ export class Evaluator {
 }
 
 /**
- * Fills `v`/`has` with the newest sample in [end - lookback, end] per step end, unless it is a
- * stale marker; returns how many steps got one. (Sync: hot loops stay out of async functions.)
+ * Fills `v`/`has` with the newest sample in (end - lookback, end] per step end (closed: from
+ * end - lookback on), unless it is a stale marker; returns how many steps got one. (Sync: hot
+ * loops stay out of async functions.)
  */
-function latestSamples(c: SeriesColumns, ends: Float64Array, lookback: number, timestamps: boolean, v: Float64Array, has: Uint8Array): number {
+function latestSamples(c: SeriesColumns, ends: Float64Array, lookback: number, timestamps: boolean, v: Float64Array, has: Uint8Array, closed: boolean): number {
   const t = c.t;
   let j = -1;
   let any = 0;
@@ -415,7 +431,7 @@ function latestSamples(c: SeriesColumns, ends: Float64Array, lookback: number, t
     const end = ends[i]!;
     if (j >= 0 && t[j]! > end) j = -1; // ends went back (never with a fixed @)
     while (j + 1 < t.length && t[j + 1]! <= end) j++;
-    if (j < 0 || t[j]! < end - lookback || (c.stale !== null && c.stale[j] === 1)) continue;
+    if (j < 0 || !inWindow(t[j]!, end - lookback, closed) || (c.stale !== null && c.stale[j] === 1)) continue;
     has[i] = 1;
     v[i] = timestamps ? t[j]! / 1000 : c.v[j]!;
     any++;
@@ -466,7 +482,7 @@ function kernelSteps(p: KernelPass, from: number, to: number): number {
       lo = 0;
       hi = 0;
     }
-    while (lo < t.length && t[lo]! < start) lo++;
+    while (lo < t.length && !inWindow(t[lo]!, start, ev.closed)) lo++;
     if (hi < lo) hi = lo;
     while (hi < t.length && t[hi]! <= end) hi++;
     if (hi === lo) continue;
@@ -517,7 +533,7 @@ export async function windowSamples(ev: Evaluator, input: RangeInput, i: number)
   for (const s of input.series) {
     if (ev.due(64 + s.t.length)) await ev.pause();
     let lo = 0;
-    while (lo < s.t.length && s.t[lo]! < start) lo++;
+    while (lo < s.t.length && !inWindow(s.t[lo]!, start, ev.closed)) lo++;
     let hi = lo;
     while (hi < s.t.length && s.t[hi]! <= end) hi++;
     if (hi > lo) out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });

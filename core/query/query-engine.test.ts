@@ -62,15 +62,37 @@ describe("QueryEngine", () => {
     expect(err.message).toBe('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
   });
 
-  test("an instant query of a range vector returns the raw samples of the window", async () => {
+  test("an instant query of a range vector returns the raw samples of the window, left-open as in Prometheus 3.x", async () => {
     const e = new QueryEngine(await store());
     const r = await e.instant('m{instance="2"}[1m]', 60_000);
     expect(r.value.type === "matrix" && r.value.series.map((s) => [[...s.t], [...s.v]])).toEqual([
       [
-        [0, 15_000, 30_000, 45_000, 60_000],
-        [0, 2, 4, 6, 8],
+        [15_000, 30_000, 45_000, 60_000],
+        [2, 4, 6, 8],
       ],
     ]);
+    // 2.x's closed window also held the sample at t − 1m.
+    const closed = await new QueryEngine(await store(), { closedWindows: true }).instant('m{instance="2"}[1m]', 60_000);
+    expect(closed.value.type === "matrix" && [...closed.value.series[0]!.t]).toEqual([0, 15_000, 30_000, 45_000, 60_000]);
+  });
+
+  test("an instant vector does not see a sample exactly one lookback old (3.x), and did under 2.x", async () => {
+    const at = 600_000 + 300_000; // the last sample of m is at 600 s
+    const open = await new QueryEngine(await store()).instant('m{instance="2"}', at);
+    expect(open.value.type === "vector" && open.value.samples.length).toBe(0);
+    const before = await new QueryEngine(await store()).instant('m{instance="2"}', at - 1);
+    expect(before.value.type === "vector" && before.value.samples.length).toBe(1);
+    const closed = await new QueryEngine(await store(), { closedWindows: true }).instant('m{instance="2"}', at);
+    expect(closed.value.type === "vector" && closed.value.samples.length).toBe(1);
+  });
+
+  test("a subquery's first step is after its window's start (3.x), and at it under 2.x", async () => {
+    const count = async (closedWindows: boolean) => {
+      const r = await new QueryEngine(await store(), { closedWindows }).instant('count_over_time(m{instance="2"}[1m:15s])', 60_000);
+      return r.value.type === "vector" ? r.value.samples[0]!.v : NaN;
+    };
+    expect(await count(false)).toBe(4); // 15, 30, 45, 60 s
+    expect(await count(true)).toBe(5); // and 0 s
   });
 
   test("parse errors are bad_data with line and column", async () => {

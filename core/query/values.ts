@@ -47,6 +47,11 @@ export interface QueryResult {
 }
 
 export interface EngineOptions {
+  /**
+   * Prometheus 2.x's closed windows, [t − range, t], for range selectors, subqueries and the
+   * lookback (to compare with a 2.x server). Default false: 3.x's left-open (t − range, t].
+   */
+  closedWindows?: boolean;
   /** Default 300000 (5m). */
   lookbackDeltaMs?: number;
   /** Default 50e6. */

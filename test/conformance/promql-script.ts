@@ -9,6 +9,7 @@ import type { Expr } from "../../core/query/ast.ts";
 import { parseQuery, QueryEngine } from "../../core/query/engine.ts";
 import { printExpr } from "../../core/query/format.ts";
 import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
+import type { EngineOptions } from "../../core/query/values.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import type { Storage, SeriesQuerier } from "../../storage/types.ts";
 
@@ -95,12 +96,12 @@ export function expandValues(text: string): Array<number | "stale" | undefined> 
 }
 
 /** Runs one script file's commands; returns every eval's outcome. */
-export async function runScript(text: string, newStore: StoreFactory = memoryStore): Promise<EvalOutcome[]> {
+export async function runScript(text: string, newStore: StoreFactory = memoryStore, engineOptions: EngineOptions = {}): Promise<EvalOutcome[]> {
   const lines = text.split("\n");
   const stores: Storage[] = [];
   let storage = await newStore();
   stores.push(storage);
-  let engine = new QueryEngine(storage);
+  let engine = new QueryEngine(storage, engineOptions);
   try {
     return await run();
   } finally {
@@ -116,7 +117,7 @@ export async function runScript(text: string, newStore: StoreFactory = memorySto
       if (line === "clear") {
         storage = await newStore();
         stores.push(storage);
-        engine = new QueryEngine(storage);
+        engine = new QueryEngine(storage, engineOptions);
         continue;
       }
       const load = /^load\s+(\S+)$/.exec(line);

@@ -1,6 +1,9 @@
 /**
  * Prometheus 2.42's own PromQL test scripts (shared/testdata/promql/v2.42.0) run through
- * gleaner's engine: every eval as an instant query and as a range query's middle step.
+ * gleaner's engine: every eval as an instant query and as a range query's middle step. They
+ * run with 2.x's closed windows (`closedWindows`), where every eval passes, and with 3.x's
+ * left-open windows (the default), where exactly the evals listed in
+ * promql-v2-window-changes.ts give another result.
  */
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -10,6 +13,10 @@ import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { Tsdb } from "../../storage/tsdb/index.ts";
 import { runScript, type EvalOutcome, type StoreFactory } from "./promql-script.ts";
+import { CHANGED_BY_LEFT_OPEN_WINDOWS } from "./promql-v2-window-changes.ts";
+
+/** 2.x's windows: what these scripts (and Debian's Prometheus) were written for. */
+const V2 = { closedWindows: true };
 
 const DIR = join(import.meta.dir, "../../../shared/testdata/promql/v2.42.0");
 
@@ -22,7 +29,7 @@ const table: Array<{ file: string; passed: number; evals: number; skipped: numbe
 describe("Prometheus 2.42 PromQL test scripts", () => {
   for (const file of files) {
     test(`every eval of ${file} gives Prometheus's result`, async () => {
-      const outcomes: EvalOutcome[] = await runScript(readFileSync(join(DIR, file), "utf8"));
+      const outcomes: EvalOutcome[] = await runScript(readFileSync(join(DIR, file), "utf8"), undefined, V2);
       const failures = outcomes.filter((o) => !o.ok && !SKIP.has(`${file}:${o.case.line}`));
       const skipped = outcomes.filter((o) => SKIP.has(`${file}:${o.case.line}`)).length;
       table.push({ file, passed: outcomes.filter((o) => o.ok).length, evals: outcomes.length, skipped });
@@ -51,7 +58,7 @@ describe("the same scripts over the TSDB's columnar read path", () => {
       const failures: string[] = [];
       let total = 0;
       for (const file of files) {
-        const outcomes = await runScript(readFileSync(join(DIR, file), "utf8"), newStore);
+        const outcomes = await runScript(readFileSync(join(DIR, file), "utf8"), newStore, V2);
         total += outcomes.length;
         for (const o of outcomes) if (!o.ok && !SKIP.has(`${file}:${o.case.line}`)) failures.push(`${file}:${o.case.line}: ${o.case.expr}: ${o.error}`);
       }
@@ -60,5 +67,20 @@ describe("the same scripts over the TSDB's columnar read path", () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the same scripts under Prometheus 3.x's left-open windows", () => {
+  test("exactly the evals 3.x changed on purpose give another result, and every other eval passes", async () => {
+    const differ: string[] = [];
+    let total = 0;
+    for (const file of files) {
+      const outcomes = await runScript(readFileSync(join(DIR, file), "utf8"));
+      total += outcomes.length;
+      for (const o of outcomes) if (!o.ok) differ.push(`${file}:${o.case.line}`);
+    }
+    console.log(`PromQL v2.42.0 scripts under 3.x windows: ${total - differ.length}/${total} evals give 2.42's result; ${differ.length} differ as 3.x intends`);
+    expect(differ.filter((k) => !CHANGED_BY_LEFT_OPEN_WINDOWS.has(k))).toEqual([]);
+    expect([...CHANGED_BY_LEFT_OPEN_WINDOWS.keys()].filter((k) => !differ.includes(k))).toEqual([]);
   });
 });
