@@ -42,7 +42,7 @@ export async function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): 
     } else param = await ev.scalarArg(e.param, r);
   }
   const input = await ev.vectorArg(e.expr, r);
-  if (e.op === "count_values" && !isValidLabelName(label, "legacy")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
+  if (e.op === "count_values" && !isValidLabelName(label, "utf8")) throw new QueryError("execution", `invalid label name ${JSON.stringify(label)}`);
   // Group of every input series (labels are fixed across steps).
   const groupOf = new Int32Array(input.length);
   const groupLabels: Labels[] = [];

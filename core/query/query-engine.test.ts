@@ -133,6 +133,19 @@ describe("QueryEngine", () => {
     expect(same.message).toBe("vector cannot contain metrics with the same labelset");
   });
 
+  test("label_replace's regex lets . match a newline, and label names may be any UTF-8, as in 3.x", async () => {
+    const s = new MemoryStorage(() => 1e15);
+    const app = s.appender();
+    app.append(0, Labels.from({ __name__: "n", text: "two\nlines" }), 0, 1);
+    await app.commit();
+    const e = new QueryEngine(s);
+    const r = await e.instant('label_replace(n, "first.line", "$1", "text", "(.*)")', 0);
+    expect(r.value.type === "vector" && r.value.samples[0]!.metric.get("first.line")).toBe("two\nlines");
+    const counted = await e.instant('count_values("a.b", n)', 0);
+    expect(counted.value.type === "vector" && counted.value.samples[0]!.metric.get("a.b")).toBe("1");
+    expect((await failure(e.instant('label_replace(n, "", "x", "text", ".*")', 0))).message).toBe("invalid destination label name in label_replace(): ");
+  });
+
   test("stats count the samples a query touched", async () => {
     const r = await new QueryEngine(await store()).instant("sum(rate(m[1m]))", 300_000);
     expect(r.stats.totalQueryableSamples).toBeGreaterThan(20);

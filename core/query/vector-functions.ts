@@ -219,11 +219,12 @@ async function labelReplace(ev: Evaluator, e: Call, r: StepRange): Promise<EvalV
   const regexStr = await stringArg(ev, e.args[4]!, r);
   let re: RE2JS;
   try {
-    re = RE2JS.compile(`^(?:${regexStr})$`);
+    // As in 3.x, `.` matches a newline too.
+    re = RE2JS.compile(`^(?s:${regexStr})$`);
   } catch {
     throw new QueryError("execution", `invalid regular expression in label_replace(): ${regexStr}`);
   }
-  if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_replace(): ${dst}`);
+  if (!isValidLabelName(dst, "utf8")) throw new QueryError("execution", `invalid destination label name in label_replace(): ${dst}`);
   const template = parseTemplate(repl);
   const named = re.namedGroups();
   return relabelSeries(ev, input, r.n, (l) => {
@@ -240,8 +241,8 @@ async function labelJoin(ev: Evaluator, e: Call, r: StepRange): Promise<EvalValu
   const sep = await stringArg(ev, e.args[2]!, r);
   const srcs: string[] = [];
   for (const a of e.args.slice(3)) srcs.push(await stringArg(ev, a, r));
-  for (const s of srcs) if (!isValidLabelName(s, "legacy")) throw new QueryError("execution", `invalid source label name in label_join(): ${s}`);
-  if (!isValidLabelName(dst, "legacy")) throw new QueryError("execution", `invalid destination label name in label_join(): ${dst}`);
+  for (const s of srcs) if (!isValidLabelName(s, "utf8")) throw new QueryError("execution", `invalid source label name in label_join(): ${s}`);
+  if (!isValidLabelName(dst, "utf8")) throw new QueryError("execution", `invalid destination label name in label_join(): ${dst}`);
   return relabelSeries(ev, input, r.n, (l) => setLabel(l, dst, srcs.map((s) => l.get(s)).join(sep)));
 }
 
