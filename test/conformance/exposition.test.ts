@@ -6,7 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format, type ParsedSamples, type ParseFailure } from "../../wasm/parser.ts";
-import { TESTDATA } from "../support/testdata.ts";
+import { TESTDATA, withTestdata } from "../support/testdata.ts";
 
 const testdata = TESTDATA;
 const root = fileURLToPath(testdata);
@@ -44,6 +44,7 @@ function sampleLines(bytes: Uint8Array): number {
     .filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#")).length;
 }
 
+withTestdata("the shared exposition corpora", () => {
 const files = [...walk("prometheus-textparse"), ...walk("real-exporters"), ...walk("client-libraries")];
 
 describe("text and OpenMetrics files", () => {
@@ -327,4 +328,5 @@ describe("protobuf files", () => {
     expect(Array.from(r.line)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.seriesText(0)).toBe('swap_free{host="omsk"}');
   });
+});
 });

@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import * as abi from "../../wasm/assembly/abi.ts";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format, type ParsedSamples } from "../../wasm/parser.ts";
-import { TESTDATA } from "../support/testdata.ts";
+import { TESTDATA, withTestdata } from "../support/testdata.ts";
 
 const testdata = TESTDATA;
 const parser = new ExpositionParser(await createCore());
@@ -63,6 +63,7 @@ const cases: [string, string, Format][] = [
   ["protobuf-multimessage", "prometheus-textparse/common-expfmt/protobuf-multimessage", Format.Protobuf],
 ];
 
+withTestdata("golden parses of the shared corpora", () => {
 for (const [name, path, format] of cases) {
   test(`${path} parses to the samples in golden/${name}.json`, async () => {
     const r = parser.parse(await Bun.file(new URL(path, testdata)).bytes(), format);
@@ -74,3 +75,4 @@ for (const [name, path, format] of cases) {
     expect({ input: path, ...(actual as object) }).toEqual(expected);
   });
 }
+});

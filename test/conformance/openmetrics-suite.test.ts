@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createCore } from "../../wasm/index.ts";
 import { ExpositionParser, Format } from "../../wasm/parser.ts";
-import { TESTDATA } from "../support/testdata.ts";
+import { TESTDATA, withTestdata } from "../support/testdata.ts";
 
 const suite = new URL("openmetrics-suite/", TESTDATA);
 const parser = new ExpositionParser(await createCore());
@@ -17,6 +17,7 @@ interface Case {
   shouldParse: boolean;
 }
 
+withTestdata("the OpenMetrics conformance suite", () => {
 for (const name of readdirSync(fileURLToPath(suite)).sort()) {
   test(name, async () => {
     const spec = (await Bun.file(new URL(`${name}/test.json`, suite)).json()) as Case;
@@ -26,3 +27,4 @@ for (const name of readdirSync(fileURLToPath(suite)).sort()) {
     expect(outcome === "parsed").toBe(spec.shouldParse);
   });
 }
+});
