@@ -505,6 +505,12 @@ export class Head {
     return gone.size;
   }
 
+  /** The first sample time of the series' open chunk (Infinity without one). */
+  openMinTime(ref: number): number {
+    const c = this.#chunk[ref] ?? 0;
+    return c === 0 ? Infinity : this.#codec.minTime(c);
+  }
+
   /** The newest sample time of a series, in the head or flushed (−Infinity: none). */
   lastTime(ref: number): number {
     return this.#lastT[ref] ?? -Infinity;

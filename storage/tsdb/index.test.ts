@@ -109,6 +109,32 @@ test("the series and label index answer the API's questions", async () => {
   await db.close();
 });
 
+test("the series and label index leave out series without a sample in [start, end]: head, unflushed and stored chunks", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
+  const db = await open(dir);
+  // m{i="0"}: samples 0–369 from T0: chunks 0–119 and 120–239 flushed, 240–359 cut and not yet flushed, 360– open.
+  await write(db, 1, 0, 250);
+  await db.flush();
+  await write(db, 1, 250, 120);
+  // m{i="1"}: one sample, later.
+  const a = db.appender();
+  a.append(0, series(1), T0 + 400 * 15_000, 1);
+  await a.commit();
+  const names = (mint: number, maxt: number) => db.series([[{ type: "=", name: "__name__", value: "m" }]], mint, maxt).map((l) => l.get("i"));
+  expect(names(-Infinity, Infinity)).toEqual(["0", "1"]);
+  expect(names(T0 - 3_600_000, T0 - 1)).toEqual([]); // entirely before the data
+  expect(names(T0, T0)).toEqual(["0"]); // the first sample, in the block store
+  expect(names(T0 + 300 * 15_000, T0 + 301 * 15_000)).toEqual(["0"]); // in the chunk waiting for the block store
+  expect(names(T0 + 365 * 15_000, T0 + 366 * 15_000)).toEqual(["0"]); // in the open chunk
+  expect(names(T0 + 380 * 15_000, T0 + 400 * 15_000)).toEqual(["1"]);
+  expect(names(T0 + 400 * 15_000 + 1, Infinity)).toEqual([]);
+  expect(db.labelValues("i", [], T0 - 3_600_000, T0 - 1)).toEqual([]);
+  expect(db.labelValues("i", [], T0 + 380 * 15_000, Infinity)).toEqual(["1"]);
+  expect(db.labelNames([], T0 - 3_600_000, T0 - 1)).toEqual([]);
+  expect(db.labelNames([], T0, T0 + 15_000)).toEqual(["__name__", "i"]);
+  await db.close();
+});
+
 test("a series that went quiet moves to the block store, and leaves the head once retention passes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "gleaner-tsdb-"));
   let now = T0 + 60_000;

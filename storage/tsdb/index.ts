@@ -436,7 +436,39 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
   }
 
   /** Refs matching any of the sets (all series for no sets) with data at or after mint, ascending. */
-  *#refsSteps(sets: readonly (readonly Matcher[])[], mint: number): Steps<number[]> {
+  /**
+   * Refs of the series matching any of `sets` with a sample in [mint, maxt]: the newest sample
+   * is at or after mint, and the first one at or before maxt — looked up in the open chunk,
+   * then the chunks waiting for the block store, then the block store (only for series whose
+   * newest sample is after maxt).
+   */
+  *#refsSteps(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<number[]> {
+    const head = this.head;
+    const refs = yield* this.#candidateRefsSteps(sets, mint);
+    const out: number[] = [];
+    const unsure: number[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      if (head.lastTime(ref) <= maxt || head.openMinTime(ref) <= maxt) out.push(ref);
+      else unsure.push(ref);
+      if ((i & 1023) === 1023) yield 1024;
+    }
+    if (unsure.length === 0) return out;
+    const pendingMin = new Map<number, number>();
+    for (const c of this.#pending) if (c.mint < (pendingMin.get(c.ref) ?? Infinity)) pendingMin.set(c.ref, c.mint);
+    const stored: number[] = [];
+    for (const ref of unsure) ((pendingMin.get(ref) ?? Infinity) <= maxt ? out : stored).push(ref);
+    yield unsure.length;
+    for (let i = 0; i < stored.length; i += 256) {
+      const batch = stored.slice(i, i + 256);
+      const found = this.blocks.refsWithDataBefore(batch, maxt);
+      for (const ref of batch) if (found.has(ref)) out.push(ref);
+      yield 256 * 16;
+    }
+    return out;
+  }
+
+  *#candidateRefsSteps(sets: readonly (readonly Matcher[])[], mint: number): Steps<number[]> {
     const head = this.head;
     const out: number[] = [];
     const keep = (ref: number) => {
@@ -482,8 +514,8 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     return drain(this.seriesSteps(sets, mint, maxt));
   }
 
-  *seriesSteps(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<Labels[]> {
-    const refs = yield* this.#refsSteps(sets, mint);
+  *seriesSteps(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<Labels[]> {
+    const refs = yield* this.#refsSteps(sets, mint, maxt);
     const out: Labels[] = [];
     for (let i = 0; i < refs.length; i++) {
       const l = this.head.labelsOf(refs[i]!);
@@ -497,8 +529,8 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     return drain(this.labelNamesSteps(sets, mint, maxt));
   }
 
-  *labelNamesSteps(sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<string[]> {
-    const refs = yield* this.#refsSteps(sets, mint);
+  *labelNamesSteps(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<string[]> {
+    const refs = yield* this.#refsSteps(sets, mint, maxt);
     const names = new Set<string>();
     for (let i = 0; i < refs.length; i++) {
       const l = this.head.labelsOf(refs[i]!);
@@ -512,8 +544,8 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     return drain(this.labelValuesSteps(name, sets, mint, maxt));
   }
 
-  *labelValuesSteps(name: string, sets: readonly (readonly Matcher[])[], mint: number, _maxt: number): Steps<string[]> {
-    const refs = yield* this.#refsSteps(sets, mint);
+  *labelValuesSteps(name: string, sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Steps<string[]> {
+    const refs = yield* this.#refsSteps(sets, mint, maxt);
     const values = new Set<string>();
     for (let i = 0; i < refs.length; i++) {
       const v = this.head.labelValue(refs[i]!, name);

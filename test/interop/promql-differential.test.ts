@@ -294,6 +294,28 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
     });
   }
 
+  // The metadata APIs honour start and end as Prometheus does: a window before every sample
+  // (its TSDB has no block there) answers [], one over the data answers the series in it.
+  const windows: Array<[string, number, number]> = [
+    ["before the data", BASE - 7200, BASE - 3600],
+    ["over the data", BASE - 30, BASE + TICKS * STEP_S],
+  ];
+  for (const [what, from, to] of windows) {
+    test(`/api/v1/series, /api/v1/labels and /api/v1/label/room/values for a window ${what} answer as Prometheus does`, async () => {
+      const get = async (base: string, path: string) => (await (await fetch(`${base}${path}${path.includes("?") ? "&" : "?"}start=${from}&end=${to}`)).json()) as { status: string; data: unknown };
+      // `le` compared as a number: 3.x (and gleaner) write le="1.0" where 2.42 kept "1".
+      const sortSeries = (d: unknown) => (d as Array<Record<string, string>>).map((m) => JSON.stringify(Object.entries(m).map(([k, v]) => [k, k === "le" ? String(Number(v)) : v]).sort())).sort();
+      for (const path of ["/api/v1/series?match[]=app_temp", "/api/v1/series?match[]={__name__=~\"app_.*\"}", "/api/v1/labels", "/api/v1/label/room/values"]) {
+        const [ours, theirs] = await Promise.all([get(gleanerUrl, path), get(prom.url, path)]);
+        expect(theirs.status).toBe("success");
+        const norm = (d: unknown) => (path.includes("/series") ? sortSeries(d) : (d as string[]).filter((n) => !n.startsWith("scrape_") && n !== "up"));
+        // Prometheus's label APIs also list the labels of its own scrape series (up, scrape_*): the same job here.
+        expect({ path, data: norm(ours.data) }).toEqual({ path, data: norm(theirs.data) });
+        if (what === "before the data") expect({ path, data: ours.data }).toEqual({ path, data: [] });
+      }
+    });
+  }
+
   for (const query of ["sum(app_temp) by (room) + app_temp[1m]", "app_temp + on() app_limit", "app_temp[1m]", "app_temp offset 1000000000y"]) {
     test(`${query} fails in both with the same error`, async () => {
       const [ours, theirs] = await Promise.all([rangeQuery(gleanerUrl, query, start, end), rangeQuery(prom.url, query, start, end)]);

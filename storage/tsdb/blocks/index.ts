@@ -192,6 +192,16 @@ export class BlockStore {
     });
   }
 
+  /** Which of `refs` have a stored chunk starting at or before `maxt` (one index probe per ref). */
+  refsWithDataBefore(refs: readonly number[], maxt: number): Set<number> {
+    return this.#read("read chunk ranges", () => {
+      const out = new Set<number>();
+      const st = this.#db.query("SELECT 1 FROM chunks WHERE ref = ? AND mint <= ? LIMIT 1");
+      for (const ref of refs) if (st.values(ref, maxt).length > 0) out.add(ref);
+      return out;
+    });
+  }
+
   /** The chunks of these series overlapping [mint, maxt], ordered by ref then mint. */
   chunks(refs: readonly number[], mint: number, maxt: number): StoredChunk[] {
     const sorted = [...refs].sort((a, b) => a - b);
