@@ -88,6 +88,8 @@ test("status endpoints, rules and alerts answer in Prometheus's shapes", async (
   const build = (await call("/api/v1/status/buildinfo")).body?.data as Record<string, string>;
   expect(Object.keys(build).sort()).toEqual(["branch", "buildDate", "buildUser", "goVersion", "revision", "version"]);
   expect((await call("/api/v1/rules")).text).toBe('{"status":"success","data":{"groups":[]}}');
+  const bad = await call("/api/v1/rules?type=bad");
+  expect([bad.status, bad.text]).toEqual([400, '{"status":"error","errorType":"bad_data","error":"invalid parameter \\"type\\": not supported value \\"bad\\""}']);
   expect((await call("/api/v1/alerts")).text).toBe('{"status":"success","data":{"alerts":[]}}');
   expect((await call("/api/v1/status/walreplay")).text).toBe('{"status":"success","data":{"min":0,"max":0,"current":0}}');
   expect((await call("/api/v1/alertmanagers")).text).toBe('{"status":"success","data":{"activeAlertmanagers":[],"droppedAlertmanagers":[]}}');

@@ -7,6 +7,7 @@
 import type { Hono } from "hono";
 import { parseDocument, isPair, isScalar, visit } from "yaml";
 import { VERSION } from "../version.ts";
+import { apiError } from "./api.ts";
 import { success } from "./api-response.ts";
 import { jsonString } from "./api-json.ts";
 
@@ -86,6 +87,11 @@ export function registerStatusRoutes(app: Hono, opts: StatusOptions): void {
   // gleaner's WAL replay finishes before the API listens; there is no alerting to send to Alertmanagers.
   app.get("/api/v1/status/walreplay", () => success(`{"min":0,"max":0,"current":0}`));
   app.get("/api/v1/alertmanagers", () => success(`{"activeAlertmanagers":[],"droppedAlertmanagers":[]}`));
-  app.get("/api/v1/rules", () => success(`{"groups":[]}`));
+  app.get("/api/v1/rules", (c) => {
+    // As Prometheus: the type filter is checked even though there are no rules to filter.
+    const type = (c.req.query("type") ?? "").toLowerCase();
+    if (type !== "" && type !== "alert" && type !== "record") return apiError(c, "bad_data", `invalid parameter "type": not supported value ${JSON.stringify(type)}`);
+    return success(`{"groups":[]}`);
+  });
   app.get("/api/v1/alerts", () => success(`{"alerts":[]}`));
 }

@@ -294,6 +294,13 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
     });
   }
 
+  test("/api/v1/rules answers a bad type filter with Prometheus's 400, and the good ones with its empty groups", async () => {
+    for (const q of ["?type=bad", "?type=ALERT", "?type=record", ""]) {
+      const [ours, theirs] = await Promise.all([fetch(`${gleanerUrl}/api/v1/rules${q}`), fetch(`${prom.url}/api/v1/rules${q}`)]);
+      expect({ q, status: ours.status, body: await ours.json() }).toEqual({ q, status: theirs.status, body: await theirs.json() });
+    }
+  });
+
   // The metadata APIs honour start and end as Prometheus does: a window before every sample
   // (its TSDB has no block there) answers [], one over the data answers the series in it.
   const windows: Array<[string, number, number]> = [
