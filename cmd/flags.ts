@@ -13,6 +13,8 @@ export interface FlagSpec {
   repeatable?: boolean;
   /** Allowed values, checked at parse time. */
   choices?: readonly string[];
+  /** A Prometheus flag gleaner takes (so Prometheus command lines work) and does not act on. */
+  ignored?: boolean;
 }
 
 export class UsageError extends Error {
@@ -85,7 +87,7 @@ export function formatHelp(usage: string, description: string, specs: readonly F
   const rows = specs.map((s) => {
     const left = s.boolean ? `--[no-]${s.name}` : `--${s.name}=${s.placeholder ?? "VALUE"}`;
     const def = s.default !== undefined && !s.boolean ? ` (default: ${s.default})` : s.boolean && s.default === "true" ? " (default: on)" : "";
-    return [left, s.help + def] as const;
+    return [left, s.help + def + (s.ignored ? " [Prometheus flag; ignored by gleaner]" : "")] as const;
   });
   const width = Math.max(0, ...rows.map(([l]) => l.length)) + 2;
   const body = rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join("\n");

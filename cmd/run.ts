@@ -9,7 +9,7 @@ import { Server } from "../core/server.ts";
 import { VERSION } from "../core/version.ts";
 import { flag, formatHelp, parseFlags, UsageError, type FlagSpec } from "./flags.ts";
 
-export const RUN_FLAGS: FlagSpec[] = [
+const RUN_FLAGS: FlagSpec[] = [
   { name: "config.file", placeholder: "FILE", default: "prometheus.yml", help: "Configuration file path." },
   { name: "storage.tsdb.path", placeholder: "DIR", default: "data/", help: "Base path for metrics storage." },
   { name: "storage.tsdb.retention.time", placeholder: "DURATION", default: "15d", help: "How long to retain samples in storage." },
@@ -28,23 +28,75 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "plugin", placeholder: "PATH", repeatable: true, help: "Load an external discovery plugin module (repeatable; the config's plugins: list adds more)." },
 ];
 
+/**
+ * Prometheus 2.42's other server flags, with Prometheus's defaults: taken so that a Prometheus
+ * command line starts gleaner, listed in /api/v1/status/flags as Prometheus lists them, and
+ * ignored (a warning names each one given).
+ */
+const PROMETHEUS_ONLY_FLAGS: FlagSpec[] = (
+  [
+    ["alertmanager.notification-queue-capacity", "INT", "10000", "The capacity of the queue for pending Alertmanager notifications."],
+    ["alertmanager.timeout", "DURATION", "", "Timeout for sending alerts to Alertmanager."],
+    ["query.max-concurrency", "INT", "20", "Maximum number of queries executed concurrently."],
+    ["rules.alert.for-grace-period", "DURATION", "10m", "Minimum duration between alert and restored \"for\" state."],
+    ["rules.alert.for-outage-tolerance", "DURATION", "1h", "Max time to tolerate prometheus outage for restoring \"for\" state of alert."],
+    ["rules.alert.resend-delay", "DURATION", "1m", "Minimum amount of time to wait before resending an alert to Alertmanager."],
+    ["scrape.adjust-timestamps", null, "true", "Adjust scrape timestamps by up to scrape.timestamp-tolerance to align them to the intended schedule."],
+    ["scrape.discovery-reload-interval", "DURATION", "5s", "Interval used by scrape manager to throttle target groups updates."],
+    ["scrape.timestamp-tolerance", "DURATION", "2ms", "Timestamp tolerance."],
+    ["storage.agent.path", "DIR", "data-agent/", "Base path for metrics storage (agent mode)."],
+    ["storage.agent.retention.max-time", "DURATION", "0s", "Max age a WAL segment may have before it is removed (agent mode)."],
+    ["storage.agent.retention.min-time", "DURATION", "0s", "Min age a WAL segment must have before it may be removed (agent mode)."],
+    ["storage.agent.use-lockfile", null, "false", "Create a lockfile in the data directory (agent mode)."],
+    ["storage.agent.wal-compression", null, "true", "Compress the agent WAL."],
+    ["storage.agent.wal-segment-size", "SIZE", "0B", "Size at which to split WAL segment files (agent mode)."],
+    ["storage.agent.wal-truncate-frequency", "DURATION", "0s", "The frequency at which to truncate the WAL and remove old data (agent mode)."],
+    ["storage.remote.read-concurrent-limit", "INT", "10", "Maximum number of concurrent remote read calls."],
+    ["storage.remote.read-max-bytes-in-frame", "INT", "1048576", "Maximum number of bytes in a single frame for streaming remote read responses."],
+    ["storage.remote.read-sample-limit", "INT", "50000000", "Maximum overall number of samples to return via the remote read interface."],
+    ["storage.tsdb.allow-overlapping-blocks", null, "true", "Allow overlapping blocks (always on since Prometheus 2.39)."],
+    ["storage.tsdb.head-chunks-write-queue-size", "INT", "0", "Size of the queue through which head chunks are written to the disk."],
+    ["storage.tsdb.max-block-chunk-segment-size", "SIZE", "0B", "The maximum size for a single chunk segment in a block."],
+    ["storage.tsdb.max-block-duration", "DURATION", "1d12h", "Maximum duration compacted blocks may span."],
+    ["storage.tsdb.min-block-duration", "DURATION", "2h", "Minimum duration of a data block before being persisted."],
+    ["storage.tsdb.retention", "DURATION", "0s", "[DEPRECATED] How long to retain samples in storage (use --storage.tsdb.retention.time)."],
+    ["storage.tsdb.use-lockfile", null, "false", "Create a lockfile in the data directory."],
+    ["storage.tsdb.wal-compression", null, "true", "Compress the tsdb WAL (gleaner always compresses its WAL)."],
+    ["storage.tsdb.wal-segment-size", "SIZE", "0B", "Size at which to split the tsdb WAL segment files."],
+    ["web.config.file", "FILE", "", "Path to configuration file that can enable TLS or authentication."],
+    ["web.console.libraries", "DIR", "console_libraries", "Path to the console library directory."],
+    ["web.console.templates", "DIR", "consoles", "Path to the console template directory."],
+    ["web.cors.origin", "REGEX", ".*", "Regex for CORS origin."],
+    ["web.enable-admin-api", null, "false", "Enable API endpoints for admin control actions."],
+    ["web.external-url", "URL", "", "The URL under which Prometheus is externally reachable."],
+    ["web.local-assets", "DIR", "", "Path to static asset directory."],
+    ["web.max-connections", "INT", "512", "Maximum number of simultaneous connections."],
+    ["web.page-title", "TITLE", "Prometheus Time Series Collection and Processing Server", "Document title of Prometheus instance."],
+    ["web.read-timeout", "DURATION", "5m", "Maximum duration before timing out read of the request, and closing idle connections."],
+    ["web.route-prefix", "PATH", "/", "Prefix for the internal routes of web endpoints."],
+    ["web.user-assets", "PATH", "", "Path to static asset directory, available at /user."],
+  ] as const
+).map(([name, placeholder, def, help]): FlagSpec => ({ name, help, default: def, ignored: true, ...(placeholder === null ? { boolean: true } : { placeholder }) }));
+
+const ALL_RUN_FLAGS: FlagSpec[] = [...RUN_FLAGS, ...PROMETHEUS_ONLY_FLAGS];
+
 /** `--enable-feature` values gleaner acts on. */
 const KNOWN_FEATURES = new Set(["exemplar-storage"]);
 
 export const RUN_HELP = formatHelp(
   "gleaner run [<flags>]",
   "Scrape the targets of a Prometheus configuration file, store the samples and serve the HTTP API.\nSIGHUP (or POST /-/reload with --web.enable-lifecycle) reloads the configuration;\nSIGTERM or SIGINT stops gleaner cleanly.",
-  RUN_FLAGS,
+  ALL_RUN_FLAGS,
 );
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
-  const parsed = parseFlags(argv, RUN_FLAGS);
+  const parsed = parseFlags(argv, ALL_RUN_FLAGS);
   if (parsed.help) {
     process.stdout.write(RUN_HELP);
     return 0;
   }
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
-  const get = (name: string) => flag(parsed, RUN_FLAGS, name);
+  const get = (name: string) => flag(parsed, ALL_RUN_FLAGS, name);
   let retention: number;
   try {
     retention = parseDuration(get("storage.tsdb.retention.time"));
@@ -79,7 +131,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (!/^\d+$/.test(get("query.max-samples")) || !Number.isSafeInteger(maxSamples)) {
     throw new UsageError(`invalid value for '--query.max-samples': expected a non-negative integer, got "${get("query.max-samples")}"`);
   }
-  const flags = Object.fromEntries(RUN_FLAGS.map((f) => [f.name, (parsed.values.get(f.name) ?? [get(f.name)]).join(",")]));
+  const flags = Object.fromEntries(ALL_RUN_FLAGS.map((f) => [f.name, (parsed.values.get(f.name) ?? [get(f.name)]).join(",")]));
 
   let remoteFlushDeadline: number;
   try {
@@ -103,6 +155,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGHUP", onHup);
   log.info("Starting gleaner", { version: VERSION, bun: Bun.version });
+  for (const f of PROMETHEUS_ONLY_FLAGS) if (parsed.values.has(f.name)) log.warn("Flag accepted for compatibility with Prometheus and ignored", { flag: `--${f.name}` });
   const features = new Set<string>();
   for (const value of parsed.values.get("enable-feature") ?? []) {
     for (const f of value.split(",")) {

@@ -152,6 +152,24 @@ describe("gleaner run", () => {
     expect(await g.exit()).toBe(0);
   });
 
+  test("/api/v1/status/flags lists every flag Prometheus 2.42 lists; Prometheus's other flags are taken, warned about and ignored", async () => {
+    const { g, base } = await startGleaner(cmd, ["--config.file=examples/gleaner.yml", `--storage.tsdb.path=${join(dir, "data-flags")}`, "--web.enable-admin-api", "--storage.tsdb.min-block-duration=2h"]);
+    running.push(g);
+    expect(g.stderr).toContain('msg="Flag accepted for compatibility with Prometheus and ignored" flag=--web.enable-admin-api');
+    expect(g.stderr).toContain("flag=--storage.tsdb.min-block-duration");
+    const ours = ((await (await fetch(`${base}/api/v1/status/flags`)).json()) as { data: Record<string, string> }).data;
+    // Captured from Debian's Prometheus 2.42 (its own config, data and listen flags; Debian's paths for consoles and assets).
+    const theirs = ((await Bun.file(join(ROOT, "test/fixtures/prometheus-2.42-status-flags.json")).json()) as { data: Record<string, string> }).data;
+    expect(Object.keys(theirs).filter((k) => !(k in ours))).toEqual([]);
+    const deployment = new Set(["config.file", "storage.tsdb.path", "web.listen-address", "storage.agent.path", "web.console.libraries", "web.console.templates", "web.local-assets", "storage.tsdb.retention.time"]);
+    const differ = Object.keys(theirs).filter((k) => !deployment.has(k) && theirs[k] !== ours[k] && !(k === "web.enable-admin-api"));
+    expect(differ.map((k) => `${k}: ${ours[k]} vs ${theirs[k]}`)).toEqual([]);
+    expect(ours["web.enable-admin-api"]).toBe("true");
+    expect((await runToEnd(cmd, ["run", "--help"])).stdout).toContain("--[no-]web.enable-admin-api");
+    g.proc.kill("SIGTERM");
+    expect(await g.exit()).toBe(0);
+  });
+
   test("without --enable-feature=exemplar-storage no exemplar is kept", async () => {
     const { g, base } = await startGleaner(cmd, ["--config.file=examples/gleaner.yml", `--storage.tsdb.path=${join(dir, "data-noex")}`]);
     running.push(g);
