@@ -162,3 +162,14 @@ describe("aggregations as Prometheus 3.x computes them", () => {
     }
   });
 });
+
+test("a many-to-one comparison without group_left fails even when the comparison filters all but one of the many away", async () => {
+  const s = new MemoryStorage(() => 1e15);
+  const app = s.appender();
+  app.append(0, Labels.from({ __name__: "many", label: "foo", job: "t" }), 0, 0);
+  app.append(0, Labels.from({ __name__: "many", label: "bar", job: "t" }), 0, 1);
+  app.append(0, Labels.from({ __name__: "one", job: "t" }), 0, 1);
+  await app.commit();
+  const e = new QueryEngine(s);
+  for (const q of ["many > on(job) one", "many >= on(job) one"]) expect((await failure(e.instant(q, 0))).message).toContain("many-to-one matching must be explicit");
+});

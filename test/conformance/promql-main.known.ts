@@ -1256,8 +1256,6 @@ export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map([
   ["operators.test:305", "annotations (warn/info) not produced"],
   ["operators.test:308", "annotations (warn/info) not produced"],
   ["operators.test:312", "native histograms are not stored yet"],
-  ["operators.test:329", "query succeeds where Prometheus fails"],
-  ["operators.test:333", "query succeeds where Prometheus fails"],
   ["operators.test:530", "atan2 keeps the metric name as 2.42 does (3.x drops it)"],
   ["operators.test:533", "atan2 keeps the metric name as 2.42 does (3.x drops it)"],
   ["operators.test:564", "native histograms are not stored yet"],
