@@ -207,8 +207,8 @@ async function vectorVector(ev: Evaluator, e: BinaryExpr, lhsIn: StepSeries[], r
       if (lhsAny[i] !== 1) continue;
       const present = list.filter((k) => rhs[k]!.has[i] === 1);
       if (present.length > 1) {
-        // In label order, as Prometheus 3.x reports them (2.42's order was the map's).
-        const [a, b] = [rhs[present[0]!]!.labels, rhs[present[1]!]!.labels].sort(compareLabels) as [Labels, Labels];
+        const a = rhs[present[1]!]!.labels;
+        const b = rhs[present[0]!]!.labels;
         throw new QueryError(
           "execution",
           `found duplicate series for the match group ${labelsString(matchedLabels(a, m))} on the ${swapped ? "left" : "right"} hand-side of the operation: [${labelsString(a)}, ${labelsString(b)}];many-to-many matching not allowed: matching labels must be unique on one side`,
@@ -303,16 +303,4 @@ function matchSeries(p: MatchPass, li: number): void {
     o.has[i] = 1;
     o.v[i] = value;
   }
-}
-
-function compareLabels(a: Labels, b: Labels): number {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const [an, av] = x[i]!;
-    const [bn, bv] = y[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return x.length - y.length;
 }
