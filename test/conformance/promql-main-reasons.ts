@@ -40,6 +40,7 @@ export function failureReason(o: EvalOutcome3x): string {
   if (/vector cannot contain metrics with the same labelset/.test(err)) return "delayed __name__ removal (3.x) not implemented";
   if (/\batan2\b/.test(c.expr) && /unexpected series \S/.test(err)) return "atan2 keeps the metric name as 2.42 does (3.x drops it)";
   if (/^(stddev|stdvar)\b/.test(c.expr)) return "stddev/stdvar of Inf and NaN samples differ from 3.x";
+  if (/found duplicate series/.test(err)) return "duplicate-series error lists the series in 2.42's order (the captured 2.42 API answers need it; 3.x sorts them)";
   if (/expected error|expected an error/.test(err)) return "error message differs from Prometheus's";
   if (/expected the query to fail/.test(err)) return "query succeeds where Prometheus fails";
   if (/\binfo\s*\(/.test(c.expr)) return "function info not implemented";
