@@ -86,7 +86,8 @@ export async function aggregate(ev: Evaluator, e: AggregateExpr, r: StepRange): 
   const mean = new Float64Array(size);
   const count = new Float64Array(size);
   const op = e.op;
-  const acc: Accumulators = { op, n, value, mean, count };
+  const comp = op === "sum" || op === "avg" ? new Float64Array(size) : mean;
+  const acc: Accumulators = { op, n, value, mean, count, comp };
   for (let s = 0; s < input.length; s++) {
     ev.check();
     if (ev.due(n + 8)) await ev.pause();
@@ -109,11 +110,23 @@ interface Accumulators {
   value: Float64Array;
   mean: Float64Array;
   count: Float64Array;
+  /** Kahan-Neumaier compensation of sum and avg's running sum (Prometheus 3.x sums this way). */
+  comp: Float64Array;
+}
+
+/** Adds x to the compensated sum at k (Prometheus's kahanSumInc). */
+function kahanAdd(value: Float64Array, comp: Float64Array, k: number, x: number): void {
+  const s = value[k]!;
+  const t = s + x;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) comp[k] = 0;
+  else if (Math.abs(s) >= Math.abs(x)) comp[k] = comp[k]! + (s - t + x);
+  else comp[k] = comp[k]! + (x - t + s);
+  value[k] = t;
 }
 
 /** Adds one series' samples to its group's accumulators (sync: the hot loop stays out of async code). */
 function accumulate(acc: Accumulators, src: StepSeries, base: number): void {
-  const { op, n, value, mean, count } = acc;
+  const { op, n, value, mean, count, comp } = acc;
   for (let i = 0; i < n; i++) {
     if (src.has[i] !== 1) continue;
     const x = src.v[i]!;
@@ -121,15 +134,17 @@ function accumulate(acc: Accumulators, src: StepSeries, base: number): void {
     const c = count[k]! + 1;
     count[k] = c;
     if (c === 1) {
-      value[k] = op === "count" || op === "group" ? 1 : op === "stddev" || op === "stdvar" ? 0 : x;
+      // A lone Inf or NaN has no defined deviation: NaN, as Prometheus 3.x.
+      value[k] = op === "count" || op === "group" ? 1 : op === "stddev" || op === "stdvar" ? (Number.isFinite(x) ? 0 : NaN) : x;
       mean[k] = x;
       continue;
     }
     switch (op) {
       case "sum":
-        value[k] = value[k]! + x;
+        kahanAdd(value, comp, k, x);
         break;
       case "avg": {
+        kahanAdd(value, comp, k, x);
         const m = mean[k]!;
         if (!Number.isFinite(m) && !Number.isNaN(m)) {
           if (!Number.isFinite(x) && !Number.isNaN(x) && m > 0 === x > 0) break;
@@ -162,7 +177,7 @@ function accumulate(acc: Accumulators, src: StepSeries, base: number): void {
 
 /** Group g's output columns. */
 function groupResult(acc: Accumulators, g: number): { v: Float64Array; has: Uint8Array } {
-  const { op, n, value, mean, count } = acc;
+  const { op, n, value, mean, count, comp } = acc;
   const v = new Float64Array(n);
   const has = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -171,8 +186,12 @@ function groupResult(acc: Accumulators, g: number): { v: Float64Array; has: Uint
     if (c === 0) continue;
     has[i] = 1;
     switch (op) {
+      case "sum":
+        v[i] = Number.isFinite(value[k]!) ? value[k]! + comp[k]! : value[k]!;
+        break;
       case "avg":
-        v[i] = mean[k]!;
+        // The compensated sum while it stays finite; the incremental mean once it overflows.
+        v[i] = Number.isFinite(value[k]!) ? (value[k]! + comp[k]!) / c : mean[k]!;
         break;
       case "stdvar":
         v[i] = value[k]! / c;

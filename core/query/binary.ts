@@ -273,6 +273,12 @@ function matchSeries(p: MatchPass, li: number): void {
       vl = vr;
       vr = t;
     }
+    // Before a comparison filters the pair out: as Prometheus 3.x, a many-to-one match is an
+    // error even when the comparison would drop all but one of the many.
+    if (seen !== null) {
+      if (seen[i] !== -1 && seen[i] !== li) throw new QueryError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+      seen[i] = li;
+    }
     let value: number;
     if (isCmp) {
       const keep = compare(e.op, vl, vr);
@@ -289,10 +295,6 @@ function matchSeries(p: MatchPass, li: number): void {
       }
       o = out.series(labels);
       lastRi = ri;
-    }
-    if (seen !== null) {
-      if (seen[i] !== -1 && seen[i] !== li) throw new QueryError("execution", "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-      seen[i] = li;
     }
     if (o.has[i] === 1) {
       if (m.card === "one-to-one") throw new QueryError("execution", "vector cannot contain metrics with the same labelset");

@@ -171,3 +171,40 @@ describe("date functions", () => {
     expect(await at("day_of_week(vector(-1))")).toBe(3);
   });
 });
+
+describe("aggregations as Prometheus 3.x computes them", () => {
+  async function values(vs: number[]): Promise<MemoryStorage> {
+    const s = new MemoryStorage(() => 1e15);
+    const app = s.appender();
+    vs.forEach((v, i) => app.append(0, Labels.from({ __name__: "d", i: String(i) }), 0, v));
+    await app.commit();
+    return s;
+  }
+
+  test("sum and avg use compensated (Kahan) summation, so small values survive huge ones", async () => {
+    const e = new QueryEngine(await values([1e100, 1, -1e100, 9]));
+    for (const [q, want] of [["sum(d)", 10], ["avg(d)", 2.5]] as const) {
+      const r = await e.instant(q, 0);
+      expect(r.value.type === "vector" && r.value.samples[0]!.v).toBe(want);
+    }
+  });
+
+  test("stddev and stdvar of a lone Inf or NaN sample are NaN", async () => {
+    const e = new QueryEngine(await values([Infinity]));
+    for (const q of ["stddev(d)", "stdvar(d)"]) {
+      const r = await e.instant(q, 0);
+      expect(r.value.type === "vector" && r.value.samples[0]!.v).toBeNaN();
+    }
+  });
+});
+
+test("a many-to-one comparison without group_left fails even when the comparison filters all but one of the many away", async () => {
+  const s = new MemoryStorage(() => 1e15);
+  const app = s.appender();
+  app.append(0, Labels.from({ __name__: "many", label: "foo", job: "t" }), 0, 0);
+  app.append(0, Labels.from({ __name__: "many", label: "bar", job: "t" }), 0, 1);
+  app.append(0, Labels.from({ __name__: "one", job: "t" }), 0, 1);
+  await app.commit();
+  const e = new QueryEngine(s);
+  for (const q of ["many > on(job) one", "many >= on(job) one"]) expect((await failure(e.instant(q, 0))).message).toContain("many-to-one matching must be explicit");
+});
