@@ -48,6 +48,8 @@ export interface ServerOptions {
   queryMaxSamples?: number;
   /** `--query.lookback-delta` in ms (default 5m). */
   lookbackDelta?: number;
+  /** PromQL with Prometheus 2.x's semantics where 3.x changed them (EngineOptions.v2Semantics): for comparisons with a 2.x server. */
+  promqlV2Semantics?: boolean;
   /** Every flag's value, for /api/v1/status/flags. */
   flags?: Record<string, string>;
   /** `--enable-feature` values (e.g. "exemplar-storage"). */
@@ -151,7 +153,7 @@ export class Server {
     const lookbackDeltaMs = this.opts.lookbackDelta ?? 300_000;
     const queryTimeoutMs = this.opts.queryTimeout ?? 120_000;
     if (typeof (this.#storage as Partial<Querier>).select === "function") {
-      this.#engine = new QueryEngine(columnsOf(this.#storage as Storage & Querier), { lookbackDeltaMs, maxSamples: this.opts.queryMaxSamples ?? 50_000_000, timeoutMs: queryTimeoutMs });
+      this.#engine = new QueryEngine(columnsOf(this.#storage as Storage & Querier), { lookbackDeltaMs, maxSamples: this.opts.queryMaxSamples ?? 50_000_000, timeoutMs: queryTimeoutMs, v2Semantics: this.opts.promqlV2Semantics ?? false });
     }
     this.#writeStorage = this.#withRemoteWrite(this.#storage);
     this.#scrape = await ScrapeService.create({ storage: this.#writeStorage, registry: this.registry, log, plugins: this.opts.plugins });

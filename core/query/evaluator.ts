@@ -79,8 +79,8 @@ export interface EvaluatorOptions {
   subqueryStepMs: number;
   /** How long evaluation may hold the event loop before it yields (default 20 ms; 0 in tests: at every look at the clock). */
   sliceMs?: number;
-  /** Prometheus 2.x's closed windows [t − range, t] for range selectors, subqueries and the lookback; default 3.x's (t − range, t]. */
-  closedWindows?: boolean;
+  /** Prometheus 2.x's semantics where 3.x changed them (EngineOptions.v2Semantics). */
+  v2Semantics?: boolean;
 }
 
 export class Evaluator {
@@ -92,7 +92,7 @@ export class Evaluator {
   /** Time slices: loops over series or steps ask due() and await pause(), which checks cancellation and the deadline again. */
   readonly slices: TimeSlicer;
 
-  /** 2.x's closed windows (EvaluatorOptions.closedWindows). */
+  /** 2.x's closed windows (EvaluatorOptions.v2Semantics). */
   readonly closed: boolean;
 
   constructor(
@@ -100,7 +100,7 @@ export class Evaluator {
     readonly opts: EvaluatorOptions,
   ) {
     this.slices = new TimeSlicer(opts.sliceMs ?? DEFAULT_SLICE_MS, () => this.checkNow());
-    this.closed = opts.closedWindows ?? false;
+    this.closed = opts.v2Semantics ?? false;
   }
 
   /** Counts `work` units (about one per array element touched); true when the caller should `await pause()`. */
@@ -352,7 +352,7 @@ export class Evaluator {
     const input = await this.rangeArg(e.args[rangeIdx]!, r);
     const keepName = e.name === "last_over_time";
     const out: StepSeries[] = [];
-    const w: Window = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, end: 0, rangeMs: input.rangeMs, stepTime: 0, args: scalarArgs.map(() => 0) };
+    const w: Window = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, end: 0, rangeMs: input.rangeMs, stepTime: 0, args: scalarArgs.map(() => 0), v2: this.closed };
     // With a fixed window (an @ modifier) and constant arguments every step has the same
     // result: compute the first step and copy it (Prometheus's step-invariant evaluation).
     const invariant =

@@ -82,9 +82,24 @@ export function unquote(text: string): string {
   }
   if (q !== '"' && q !== "'") throw new SyntaxError("invalid syntax");
   let out = "";
+  // \x and octal escapes are bytes, as in Go: a run of them is read as UTF-8, and a byte that
+  // is not part of valid UTF-8 becomes a lone surrogate (U+DC80–U+DCFF), so the string is not
+  // well-formed and a label name made of it is refused, as Prometheus refuses it.
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length === 0) return;
+    try {
+      out += new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
+    } catch {
+      for (const b of bytes) out += b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b);
+    }
+    bytes = [];
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c === q || c === "\n") throw new SyntaxError("invalid syntax");
+    const byteEscape = c === "\\" && (body[i + 1] === "x" || (body[i + 1]! >= "0" && body[i + 1]! <= "7"));
+    if (!byteEscape) flush();
     if (c !== "\\") {
       out += c;
       continue;
@@ -111,7 +126,7 @@ export function unquote(text: string): string {
         const hex = body.slice(i + 1, i + 1 + n);
         if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) throw new SyntaxError("invalid syntax");
         const code = parseInt(hex, 16);
-        if (e === "x") out += String.fromCharCode(code); // a byte; Go would keep it raw
+        if (e === "x") bytes.push(code);
         else {
           if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) throw new SyntaxError("invalid syntax");
           out += String.fromCodePoint(code);
@@ -125,7 +140,7 @@ export function unquote(text: string): string {
           if (!/^[0-7]{3}$/.test(oct)) throw new SyntaxError("invalid syntax");
           const code = parseInt(oct, 8);
           if (code > 255) throw new SyntaxError("invalid syntax");
-          out += String.fromCharCode(code);
+          bytes.push(code);
           i += 2;
           break;
         }
@@ -133,6 +148,7 @@ export function unquote(text: string): string {
       }
     }
   }
+  flush();
   return out;
 }
 

@@ -72,7 +72,7 @@ describe("QueryEngine", () => {
       ],
     ]);
     // 2.x's closed window also held the sample at t − 1m.
-    const closed = await new QueryEngine(await store(), { closedWindows: true }).instant('m{instance="2"}[1m]', 60_000);
+    const closed = await new QueryEngine(await store(), { v2Semantics: true }).instant('m{instance="2"}[1m]', 60_000);
     expect(closed.value.type === "matrix" && [...closed.value.series[0]!.t]).toEqual([0, 15_000, 30_000, 45_000, 60_000]);
   });
 
@@ -82,13 +82,13 @@ describe("QueryEngine", () => {
     expect(open.value.type === "vector" && open.value.samples.length).toBe(0);
     const before = await new QueryEngine(await store()).instant('m{instance="2"}', at - 1);
     expect(before.value.type === "vector" && before.value.samples.length).toBe(1);
-    const closed = await new QueryEngine(await store(), { closedWindows: true }).instant('m{instance="2"}', at);
+    const closed = await new QueryEngine(await store(), { v2Semantics: true }).instant('m{instance="2"}', at);
     expect(closed.value.type === "vector" && closed.value.samples.length).toBe(1);
   });
 
   test("a subquery's first step is after its window's start (3.x), and at it under 2.x", async () => {
-    const count = async (closedWindows: boolean) => {
-      const r = await new QueryEngine(await store(), { closedWindows }).instant('count_over_time(m{instance="2"}[1m:15s])', 60_000);
+    const count = async (v2Semantics: boolean) => {
+      const r = await new QueryEngine(await store(), { v2Semantics }).instant('count_over_time(m{instance="2"}[1m:15s])', 60_000);
       return r.value.type === "vector" ? r.value.samples[0]!.v : NaN;
     };
     expect(await count(false)).toBe(4); // 15, 30, 45, 60 s
@@ -144,6 +144,10 @@ describe("QueryEngine", () => {
     const counted = await e.instant('count_values("a.b", n)', 0);
     expect(counted.value.type === "vector" && counted.value.samples[0]!.metric.get("a.b")).toBe("1");
     expect((await failure(e.instant('label_replace(n, "", "x", "text", ".*")', 0))).message).toBe("invalid destination label name in label_replace(): ");
+    // "\xff" is a byte, as in Go: not UTF-8, so not a label name; "\xc3\xa9" is é.
+    expect((await failure(e.instant('label_replace(n, "\\xff", "", "text", "(.*)")', 0))).type).toBe("execution");
+    const accented = await e.instant('label_replace(n, "\\xc3\\xa9", "x", "text", "(.*)")', 0);
+    expect(accented.value.type === "vector" && accented.value.samples[0]!.metric.get("é")).toBe("x");
   });
 
   test("stats count the samples a query touched", async () => {

@@ -14,7 +14,7 @@ import { QueryError, type EngineOptions, type MatrixValue, type QueryOptions, ty
 
 export class QueryEngine {
   readonly #lookback: number;
-  readonly #closedWindows: boolean;
+  readonly #v2Semantics: boolean;
   readonly #maxSamples: number;
   readonly #timeout: number;
   readonly #sliceMs: number | undefined;
@@ -25,7 +25,7 @@ export class QueryEngine {
     opts: EngineOptions = {},
   ) {
     this.#lookback = opts.lookbackDeltaMs ?? 300_000;
-    this.#closedWindows = opts.closedWindows ?? false;
+    this.#v2Semantics = opts.v2Semantics ?? false;
     this.#maxSamples = opts.maxSamples ?? 50_000_000;
     this.#timeout = opts.timeoutMs ?? 120_000;
     this.#subqueryStep = opts.subqueryStepMs ?? 60_000;
@@ -45,7 +45,7 @@ export class QueryEngine {
   #evaluator(start: number, end: number, opts: QueryOptions): Evaluator {
     return new Evaluator(this.querier, {
       lookbackMs: this.#lookback,
-      closedWindows: this.#closedWindows,
+      v2Semantics: this.#v2Semantics,
       maxSamples: this.#maxSamples,
       deadline: performance.now() + (opts.timeoutMs ?? this.#timeout),
       signal: opts.signal,

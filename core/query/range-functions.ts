@@ -18,6 +18,8 @@ export interface Window {
   stepTime: number;
   /** Scalar arguments at this step, in argument order (the range argument excluded). */
   args: number[];
+  /** Prometheus 2.x's semantics (EngineOptions.v2Semantics). */
+  v2?: boolean;
 }
 
 export type RangeKernel = (w: Window) => number | undefined;
@@ -47,18 +49,21 @@ function extrapolatedRate(w: Window, isCounter: boolean, isRate: boolean): numbe
     }
   }
   let durationToStart = (t[lo]! - rangeStart) / 1000;
-  const durationToEnd = (rangeEnd - t[hi - 1]!) / 1000;
+  let durationToEnd = (rangeEnd - t[hi - 1]!) / 1000;
   const sampled = (t[hi - 1]! - t[lo]!) / 1000;
   const avg = sampled / (n - 1);
-  if (isCounter && result > 0 && v[lo]! >= 0) {
-    const durationToZero = sampled * (v[lo]! / result);
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
-  }
   const threshold = avg * 1.1;
-  let interval = sampled;
-  interval += durationToStart < threshold ? durationToStart : avg / 2;
-  interval += durationToEnd < threshold ? durationToEnd : avg / 2;
-  let factor = interval / sampled;
+  // Extrapolate to a boundary only when a sample is within 1.1 average spacings of it, else by
+  // half a spacing; a counter never back past its zero point. 3.x applies the threshold first,
+  // 2.x the zero point first (which let a counter near zero extrapolate further).
+  const zeroCutoff = () => {
+    if (isCounter && result > 0 && v[lo]! >= 0) durationToStart = Math.min(durationToStart, sampled * (v[lo]! / result));
+  };
+  if (w.v2 === true) zeroCutoff();
+  if (durationToStart >= threshold) durationToStart = avg / 2;
+  if (w.v2 !== true) zeroCutoff();
+  if (durationToEnd >= threshold) durationToEnd = avg / 2;
+  let factor = (sampled + durationToStart + durationToEnd) / sampled;
   if (isRate) factor /= w.rangeMs / 1000;
   return result * factor;
 }

@@ -48,10 +48,12 @@ export interface QueryResult {
 
 export interface EngineOptions {
   /**
-   * Prometheus 2.x's closed windows, [t − range, t], for range selectors, subqueries and the
-   * lookback (to compare with a 2.x server). Default false: 3.x's left-open (t − range, t].
+   * Prometheus 2.x's semantics where 3.x changed them on purpose (to compare with a 2.x
+   * server): closed windows, [t − range, t], for range selectors, subqueries and the lookback,
+   * and rate()'s zero cutoff applied before the extrapolation threshold. Default false: 3.x's
+   * left-open (t − range, t] and threshold-then-cutoff.
    */
-  closedWindows?: boolean;
+  v2Semantics?: boolean;
   /** Default 300000 (5m). */
   lookbackDeltaMs?: number;
   /** Default 50e6. */

@@ -45,7 +45,7 @@ beforeAll(async () => {
   db = await Tsdb.open({ dir, retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), now: () => 1795330000000 });
   await loadOpenMetrics(db, readFileSync(new URL("promql-api/demo-memory.om", TESTDATA), "utf8"));
   // The goldens are Prometheus 2.42's answers: its closed windows.
-  const engine = new QueryEngine(columnsOf(db), { closedWindows: true });
+  const engine = new QueryEngine(columnsOf(db), { v2Semantics: true });
   app = testWebApp({
     labels: () => db,
     engine: () => engine,

@@ -74,7 +74,7 @@ describe.skipIf(skip !== null)("differential against Prometheus 2.42", () => {
     const store = new MemoryStorage(() => 1e15);
     await load(store, data);
     // Compared with Debian's Prometheus 2.42: its closed windows.
-    engine = new QueryEngine(store, { closedWindows: true });
+    engine = new QueryEngine(store, { v2Semantics: true });
   });
 
   afterAll(async () => {

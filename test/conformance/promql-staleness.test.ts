@@ -76,7 +76,7 @@ describe.skipIf(skip !== null)("stale markers written by Prometheus 2.42", () =>
     }
     await app.commit();
     // Compared with Debian's Prometheus 2.42: its closed windows.
-    engine = new QueryEngine(store, { closedWindows: true });
+    engine = new QueryEngine(store, { v2Semantics: true });
     range = { start: Math.ceil((tmin + 3000) / 100) * 100, end: Math.floor(tmax / 100) * 100 };
     prom = await startPeer(PEERS.prometheus, args("serve.yml"));
   }, 60_000);

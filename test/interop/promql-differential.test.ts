@@ -63,9 +63,9 @@ function exposition(k: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-// Off the samples' 15 s grid, as are the range queries' steps below: a sample exactly at a window's
-// start is where Prometheus 3.x (left-open windows, which gleaner follows) and 2.42 (closed)
-// differ on purpose; the 3.x test scripts check that boundary.
+// Off the samples' 15 s grid, as are the range queries' steps below. The gleaner server runs
+// PromQL with 2.x's semantics (promqlV2Semantics: closed windows, 2.x's rate extrapolation),
+// and the grid offset keeps window boundaries off samples anyway.
 const AT = BASE + 5 * STEP_S + 7;
 
 /** Queries of every category; each runs as a range query over the whole synthetic window. */
@@ -245,7 +245,7 @@ describe.skipIf(missing !== null)("gleaner's PromQL agrees with Prometheus 2.42 
         writeFileSync(`${d}/prometheus.yml`, config);
         return [`--config.file=${d}/prometheus.yml`, `--storage.tsdb.path=${d}/data`, `--web.listen-address=127.0.0.1:${p}`];
       }),
-      startTestServer(dir, config),
+      startTestServer(dir, config, { promqlV2Semantics: true }),
     ]);
     gleanerUrl = gleaner.url.origin;
 
