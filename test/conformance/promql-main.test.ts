@@ -5,21 +5,21 @@
  * suite too, so the list stays honest. `UPDATE_KNOWN_FAILURES=1` rewrites the list.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../core/log/logger.ts";
 import { Registry } from "../../core/metrics/registry.ts";
 import { Tsdb } from "../../storage/tsdb/index.ts";
+import { TESTDATA_DIR, TESTDATA_MISSING } from "../support/testdata.ts";
 import { KNOWN_FAILURES } from "./promql-main.known.ts";
 import { failureReason } from "./promql-main-reasons.ts";
 import { runScript3x, type EvalOutcome3x } from "./promql-script-3x.ts";
 import type { StoreFactory } from "./promql-script.ts";
 
-const DIR = join(import.meta.dir, "../../../shared/testdata/promql/main");
-const present = existsSync(DIR);
-if (!present && process.env.CI === "true") throw new Error(`The PromQL test scripts are missing: ${DIR} does not exist (required under CI)`);
-if (!present) console.warn(`Skipping Prometheus 3.x PromQL scripts: ${DIR} does not exist`);
+const DIR = join(TESTDATA_DIR, "promql/main");
+// testdata.ts reports missing corpora (and fails under CI=true).
+const present = TESTDATA_MISSING === null;
 const files = present ? readdirSync(DIR).filter((f) => f.endsWith(".test")).sort() : [];
 
 /** Failing evals not in the list, and listed evals that pass. */
