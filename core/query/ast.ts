@@ -26,13 +26,35 @@ export interface VectorSelector {
   /** Every matcher, including `__name__="<name>"` for a written name. */
   matchers: Matcher[];
   offsetMs: number;
+  /** Set when the offset was written as a duration expression rather than a literal. */
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
+  modifier?: RangeModifier;
 }
+
+/**
+ * A Prometheus 3.x duration expression (`[5m+1m]`, `offset (1m*2)`, `[step()]`), kept for
+ * printing and for what only the query can settle (step(), range()). Numbers are seconds.
+ */
+export type DurationExpr =
+  | { kind: "literal"; seconds: number; text: string }
+  | { kind: "step" }
+  | { kind: "range" }
+  | { kind: "min_of" | "max_of"; lhs: DurationExpr; rhs: DurationExpr }
+  | { kind: "binary"; op: "+" | "-" | "*" | "/" | "%" | "^"; lhs: DurationExpr; rhs: DurationExpr }
+  | { kind: "unary"; op: "-" | "+"; expr: DurationExpr }
+  | { kind: "paren"; expr: DurationExpr };
+
+/** Prometheus 3.x range-selector modifiers (`foo[5m] anchored`, `foo[5m] smoothed`). */
+export type RangeModifier = "anchored" | "smoothed";
 
 export interface MatrixSelector {
   kind: "matrix";
   vector: VectorSelector;
   rangeMs: number;
+  /** Set when the range was written as a duration expression rather than a literal. */
+  rangeExpr?: DurationExpr;
+  modifier?: RangeModifier;
 }
 
 export interface SubqueryExpr {
@@ -42,6 +64,9 @@ export interface SubqueryExpr {
   /** 0 when omitted (`[5m:]`): the engine's default step. */
   stepMs: number;
   offsetMs: number;
+  rangeExpr?: DurationExpr;
+  stepExpr?: DurationExpr;
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
 }
 
@@ -51,7 +76,7 @@ export interface Call {
   args: Expr[];
 }
 
-export type AggregateOp = "sum" | "avg" | "count" | "min" | "max" | "stddev" | "stdvar" | "group" | "topk" | "bottomk" | "quantile" | "count_values";
+export type AggregateOp = "sum" | "avg" | "count" | "min" | "max" | "stddev" | "stdvar" | "group" | "topk" | "bottomk" | "quantile" | "count_values" | "limitk" | "limit_ratio";
 
 export interface AggregateExpr {
   kind: "aggregate";
@@ -83,6 +108,8 @@ export interface BinaryExpr {
   returnBool: boolean;
   /** Null unless both sides are vectors (set by the checker). */
   matching: VectorMatching | null;
+  /** Prometheus 3.x `fill(v)`, `fill_left(v)`, `fill_right(v)`: values for a missing side. */
+  fill?: { lhs: number | null; rhs: number | null };
 }
 
 export interface UnaryExpr {

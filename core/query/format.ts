@@ -48,16 +48,16 @@ export function prettyExpr(e: Expr, level: number): string {
 }
 
 function aggOpString(e: Extract<Expr, { kind: "aggregate" }>): string {
-  if (e.without) return `${e.op} without (${e.grouping.join(", ")}) `;
-  if (e.grouping.length > 0) return `${e.op} by (${e.grouping.join(", ")}) `;
+  if (e.without) return `${e.op} without (${e.grouping.map(labelName).join(", ")}) `;
+  if (e.grouping.length > 0) return `${e.op} by (${e.grouping.map(labelName).join(", ")}) `;
   return e.op;
 }
 
 function matchingString(e: Extract<Expr, { kind: "binary" }>): string {
   const vm = e.matching;
   if (vm === null || (vm.labels.length === 0 && !vm.on)) return "";
-  let s = ` ${vm.on ? "on" : "ignoring"} (${vm.labels.join(", ")})`;
-  if (vm.card === "many-to-one" || vm.card === "one-to-many") s += ` group_${vm.card === "many-to-one" ? "left" : "right"} (${vm.include.join(", ")})`;
+  let s = ` ${vm.on ? "on" : "ignoring"} (${vm.labels.map(labelName).join(", ")})`;
+  if (vm.card === "many-to-one" || vm.card === "one-to-many") s += ` group_${vm.card === "many-to-one" ? "left" : "right"} (${vm.include.map(labelName).join(", ")})`;
   return s;
 }
 
@@ -78,14 +78,21 @@ function offsetString(ms: number): string {
   return "";
 }
 
+/** A label name as Prometheus 3.x prints it: bare when legacy-valid, else quoted. */
+function labelName(name: string): string {
+  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? name : goQuote(name);
+}
+
 function selectorString(v: VectorSelector): string {
   const parts: string[] = [];
   for (const m of v.matchers) {
     if (m.name === "__name__" && m.type === "=" && m.value === v.name) continue;
-    parts.push(`${m.name}${m.type}${goQuote(m.value)}`);
+    parts.push(`${labelName(m.name)}${m.type}${goQuote(m.value)}`);
   }
-  if (parts.length === 0) return v.name;
   parts.sort();
+  // A name that is not a legacy metric name goes inside the braces, quoted: {"my.metric"}.
+  if (v.name !== "" && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(v.name)) return `{${[goQuote(v.name), ...parts].join(", ")}}`;
+  if (parts.length === 0) return v.name;
   return `${v.name}{${parts.join(",")}}`;
 }
 

@@ -58,7 +58,6 @@ const BAD: Array<[string, string]> = [
   ["\"a\" + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"],
   ["{a=\"\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"],
   ["rate(foo[5m:1m:1m])", "1:15: parse error: unexpected colon ':'"],
-  ["foo offset 5", "1:12: parse error: unexpected number \"5\" in offset, expected duration"],
   ["foo[5m:0s]", "1:8: parse error: duration must be greater than 0"],
   ["quantile(foo, bar)", "1:10: parse error: expected type scalar in aggregation parameter, got instant vector"],
   ["count_values(\"a\", \"b\")", "1:19: parse error: expected type instant vector in aggregation expression, got string"],
@@ -78,10 +77,8 @@ const BAD: Array<[string, string]> = [
   ["atan2", "1:1: parse error: unexpected <op:atan2>"],
   ["foo offset 5m offset", "1:21: parse error: unexpected end of input in offset, expected duration"],
   ["bool", "1:1: parse error: unexpected <bool>"],
-  ["foo[5]", "1:5: parse error: missing unit character in duration"],
   ["foo[1.5m]", '1:5: parse error: not a valid duration string: "1.5m"'],
   ["foo[5m:1h5m2h]", '1:8: parse error: not a valid duration string: "1h5m2h"'],
-  ["foo[5m:1]", '1:8: parse error: unexpected number "1" in subquery selector, expected duration or "]"'],
   ["sum(foo,)", "1:8: parse error: trailing commas not allowed in function call args"],
   ["sum(x) by", '1:10: parse error: unexpected end of input in grouping opts, expected "("'],
   ["x[293y]", "1:3: parse error: duration out of range"],
@@ -152,6 +149,13 @@ describe("parseQuery", () => {
   test("format_query splits expressions longer than 100 characters", () => {
     const q = "sum without (instance)(node_cpu) / ignoring (mode) group_left sum without (instance, mode)(node_cpu)";
     expect(formatQuery(q)).toBe("  sum without (instance) (node_cpu)\n/ ignoring (mode) group_left ()\n  sum without (instance, mode) (node_cpu)");
+  });
+
+  test("a number without a unit is a duration in seconds, as in Prometheus 3.x (2.42 refused it)", () => {
+    const e = parseQuery("foo[5]");
+    expect(e.kind === "matrix" && e.rangeMs).toBe(5000);
+    expect(formatQuery("foo offset 5")).toBe("foo offset 5s");
+    expect(formatQuery("foo[5m:1]")).toBe("foo[5m:1s]");
   });
 
   test("keywords are label names inside grouping clauses", () => {
