@@ -538,7 +538,9 @@ class Converter {
     const body = kids.find((k) => k.name === "FunctionCallBody")!;
     const mod = kids.find((k) => k.name === "AggregateModifier");
     const args = this.children(body).map((a) => this.expr(a));
-    const needsParam = op === "topk" || op === "bottomk" || op === "quantile" || op === "count_values" || op === "limitk" || op === "limit_ratio";
+    // Experimental in Prometheus 3.x, and not evaluated here yet: refused as Prometheus refuses them without the flag.
+    if (op === "limitk" || op === "limit_ratio") fail(n.from, `${op}() is experimental and must be enabled with --enable-feature=promql-experimental-functions (not available in gleaner yet)`);
+    const needsParam = op === "topk" || op === "bottomk" || op === "quantile" || op === "count_values";
     if (args.length === 0) fail(n.from, "no arguments for aggregate expression provided");
     const want = needsParam ? 2 : 1;
     if (args.length !== want) fail(n.from, `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`);
