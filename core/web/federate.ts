@@ -66,7 +66,7 @@ function* encodeTextSteps(samples: readonly FederatedSample[]): Steps<string[]> 
 }
 
 /** A minimal protobuf writer for the io.prometheus.client messages federation sends. */
-class ProtoWriter {
+export class ProtoWriter {
   readonly bytes: number[] = [];
   static readonly #encoder = new TextEncoder();
 

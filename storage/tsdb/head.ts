@@ -266,6 +266,15 @@ export class Head {
     for (let ref = 1; ref < this.#nextRef; ref++) if (this.#series.has(ref)) yield ref;
   }
 
+  /** The exemplars held, oldest first, of series still in the head, under their current refs (checkpoints, snapshots). */
+  *liveExemplars(): Generator<WalExemplar> {
+    for (const e of this.exemplars.all()) {
+      // The series may have been forgotten and re-created under another ref since.
+      const ref = this.#series.find(e.seriesLabels);
+      if (ref !== undefined) yield { ref, t: e.timestamp, v: e.value, labels: e.labels };
+    }
+  }
+
   /**
    * The head's whole state for a snapshot (copies, except `chunks`: the open chunks' handles,
    * in `chunkRefs` order, to be written out before anything appends again).
@@ -281,12 +290,7 @@ export class Head {
       chunkRefs[k] = ref;
       chunks[k++] = this.#chunk[ref]!;
     }
-    const exemplars: WalExemplar[] = [];
-    for (const e of this.exemplars.all()) {
-      // The series may have been forgotten and re-created under another ref since.
-      const ref = this.#series.find(e.seriesLabels);
-      if (ref !== undefined) exemplars.push({ ref, t: e.timestamp, v: e.value, labels: e.labels });
-    }
+    const exemplars = [...this.liveExemplars()];
     return {
       nextRef: n,
       minValidTime: this.minValidTime,

@@ -25,7 +25,7 @@ import { byKey, byLabels, byString, drain, sortSteps } from "../../core/time-sli
 import { BlockStore } from "./blocks/index.ts";
 import { BLOCK_RANGE_MS, Head, type FullChunk } from "./head.ts";
 import { readSnapshot, writeSnapshot, type PendingChunk } from "./snapshot.ts";
-import { Wal, type WalExemplar } from "./wal/index.ts";
+import { Wal } from "./wal/index.ts";
 
 export interface TsdbOptions {
   dir: string;
@@ -224,7 +224,7 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
     for (const c of this.#pending) needed = Math.min(needed, c.segment);
     for (const hold of this.#walHolds) needed = Math.min(needed, hold());
     if (needed > this.#checkpointed) {
-      await this.wal.checkpoint(this.head.allSeries(), needed, [...this.#liveExemplars()]);
+      await this.wal.checkpoint(this.head.allSeries(), needed, [...this.head.liveExemplars()]);
       this.#checkpointed = needed;
     }
     // Merge small chunk rows now and then (cheap when there is nothing to merge).
@@ -241,15 +241,6 @@ export class Tsdb implements Storage, Querier, LabelQuerier, SeriesQuerier, Exem
       const forgotten = this.head.gc(minTime);
       if (deleted.chunks > 0) this.#retentionDeletions++;
       if (deleted.chunks > 0 || forgotten > 0) this.opts.log.info("Deleted data past retention", { ...deleted, headSeries: forgotten });
-    }
-  }
-
-  /** The exemplars held, oldest first, of series still in the head (for checkpoints). */
-  *#liveExemplars(): Generator<WalExemplar> {
-    for (const e of this.head.exemplars.all()) {
-      // The series may have been forgotten and re-created under another ref since.
-      const ref = this.head.refOf(e.seriesLabels);
-      if (ref !== undefined) yield { ref, t: e.timestamp, v: e.value, labels: e.labels };
     }
   }
 

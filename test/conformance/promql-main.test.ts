@@ -8,14 +8,11 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../core/log/logger.ts";
-import { Registry } from "../../core/metrics/registry.ts";
-import { Tsdb } from "../../storage/tsdb/index.ts";
 import { TESTDATA_DIR, TESTDATA_MISSING } from "../support/testdata.ts";
 import { KNOWN_FAILURES } from "./promql-main.known.ts";
 import { failureReason } from "./promql-main-reasons.ts";
 import { runScript3x, type EvalOutcome3x } from "./promql-script-3x.ts";
-import type { StoreFactory } from "./promql-script.ts";
+import { tsdbStores } from "./promql-script.ts";
 
 const DIR = join(TESTDATA_DIR, "promql/main");
 // testdata.ts reports missing corpora (and fails under CI=true).
@@ -88,9 +85,7 @@ ${rows.join("\n")}
 describe.skipIf(!present)("the same 3.x scripts over the TSDB", () => {
   test("every eval passes or is a known failure with the data in a Tsdb", async () => {
     const root = mkdtempSync(join(tmpdir(), "gleaner-promql-main-"));
-    let n = 0;
-    const newStore: StoreFactory = () =>
-      Tsdb.open({ dir: join(root, String(n++)), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), flushIntervalMs: 3_600_000, now: () => Number.MAX_SAFE_INTEGER / 4 });
+    const newStore = tsdbStores(root);
     try {
       const unlisted: string[] = [];
       const stale: string[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { almostEqual, expandSequence, parseScript3x, parseSeriesDesc3x, runScript3x } from "./promql-script-3x.ts";
+import { parseSeriesDesc } from "./promql-script.ts";
+import { almostEqual, expandSequence, parseScript3x, runScript3x } from "./promql-script-3x.ts";
 
 describe("the Prometheus 3.x script reader", () => {
   test("expandSequence() expands repetitions, gaps, stale markers and histogram series", () => {
@@ -7,8 +8,8 @@ describe("the Prometheus 3.x script reader", () => {
     expect(vals.map((v) => (v === undefined ? "_" : v.kind === "float" ? v.v : v.kind === "stale" ? "stale" : `h${v.h.count}`))).toEqual([1, 3, 5, "_", "_", "_", "stale", -1, -2, 3, 3, "h1", "h3"]);
   });
 
-  test("parseSeriesDesc3x() reads quoted UTF-8 metric and label names", () => {
-    const { labels, rest } = parseSeriesDesc3x(`{"my.metric", "a.b"="c", d='e'} 1 2`);
+  test("parseSeriesDesc() reads quoted UTF-8 metric and label names", () => {
+    const { labels, rest } = parseSeriesDesc(`{"my.metric", "a.b"="c", d='e'} 1 2`);
     expect(labels.toObject()).toEqual({ __name__: "my.metric", "a.b": "c", d: "e" });
     expect(rest).toBe("1 2");
   });

@@ -16,7 +16,7 @@ import { QueryEngine } from "../../core/query/engine.ts";
 import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
 import { addScaled, parseHistogramLiteral, type HistogramLiteral } from "./histogram-literal.ts";
-import { atModifierCases, type StoreFactory } from "./promql-script.ts";
+import { atModifierCases, parseSeriesDesc, type StoreFactory } from "./promql-script.ts";
 
 /** One position of a series description: a float, a stale marker, a histogram, or nothing. */
 export type SeqValue = { kind: "float"; v: number } | { kind: "stale" } | { kind: "histogram"; h: HistogramLiteral } | undefined;
@@ -147,61 +147,6 @@ export function expandSequence(text: string): SeqValue[] {
   return out;
 }
 
-/** `metric{a="b"}`, `{__name__="m"}`, `{"utf8.name", "a.b"="c"}` → Labels, and the rest of the line. */
-export function parseSeriesDesc3x(text: string): { labels: Labels; rest: string } {
-  const s = text.trim();
-  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?/.exec(s)!;
-  const name = m[1] ?? "";
-  let i = name.length;
-  const pairs: Array<[string, string]> = [];
-  if (name !== "") pairs.push(["__name__", name]);
-  const quoted = (): string => {
-    const q = s[i]!;
-    let j = i + 1;
-    while (j < s.length && s[j] !== q) j += s[j] === "\\" && q !== "`" ? 2 : 1;
-    if (j >= s.length) throw new SyntaxError(`unclosed string in ${JSON.stringify(text)}`);
-    const v = unquote(s.slice(i, j + 1));
-    i = j + 1;
-    return v;
-  };
-  const space = (): void => {
-    while (s[i] === " " || s[i] === "\t") i++;
-  };
-  if (s[i] === "{") {
-    i++;
-    for (;;) {
-      space();
-      if (s[i] === ",") {
-        i++;
-        continue;
-      }
-      if (s[i] === "}") {
-        i++;
-        break;
-      }
-      if (i >= s.length) throw new SyntaxError(`unclosed { in ${JSON.stringify(text)}`);
-      let label: string;
-      if (s[i] === '"' || s[i] === "'" || s[i] === "`") label = quoted();
-      else {
-        const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i));
-        if (!ln) throw new SyntaxError(`bad label name at ${JSON.stringify(s.slice(i))}`);
-        label = ln[0];
-        i += label.length;
-      }
-      space();
-      if (s[i] !== "=") {
-        // A lone quoted string is the metric name (3.x UTF-8 names).
-        pairs.push(["__name__", label]);
-        continue;
-      }
-      i++;
-      space();
-      if (!(s[i] === '"' || s[i] === "'" || s[i] === "`")) throw new SyntaxError(`label ${label} needs a quoted value in ${JSON.stringify(text)}`);
-      pairs.push([label, quoted()]);
-    }
-  }
-  return { labels: Labels.from(pairs), rest: s.slice(i).trim() };
-}
 
 export type Command =
   | { kind: "clear"; line: number }
@@ -247,7 +192,7 @@ export function parseScript3x(text: string, file = "<script>"): Command[] {
           continue;
         }
         try {
-          const { labels, rest } = parseSeriesDesc3x(def);
+          const { labels, rest } = parseSeriesDesc(def);
           const values = expandSequence(rest);
           if (values.some((v) => v?.kind === "histogram")) unstored.add("histogram");
           cmd.defs.set(labels.key, { labels, values });
@@ -356,7 +301,7 @@ export function parseScript3x(text: string, file = "<script>"): Command[] {
         break;
       }
       try {
-        const { labels, rest } = parseSeriesDesc3x(def);
+        const { labels, rest } = parseSeriesDesc(def);
         const values = expandSequence(rest);
         if (values.length > 1 && !c.range && c.rangeVector === null) throw new SyntaxError("expecting multiple values in an instant evaluation is not allowed (use 'expect range vector')");
         if (values.some((v) => v?.kind === "histogram")) c.usesHistogramExpectation = true;

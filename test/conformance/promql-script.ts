@@ -10,13 +10,23 @@ import { parseQuery, QueryEngine } from "../../core/query/engine.ts";
 import { printExpr } from "../../core/query/format.ts";
 import { parseDuration, parseNumber, unquote } from "../../core/query/lexical.ts";
 import type { EngineOptions } from "../../core/query/values.ts";
+import { join } from "node:path";
+import { createLogger } from "../../core/log/logger.ts";
+import { Registry } from "../../core/metrics/registry.ts";
 import { MemoryStorage } from "../../storage/memory.ts";
+import { Tsdb } from "../../storage/tsdb/index.ts";
 import type { Storage, SeriesQuerier } from "../../storage/types.ts";
 
 /** A fresh, empty store for a script (again after each `clear`). */
 export type StoreFactory = () => Promise<Storage & SeriesQuerier & { flush?: () => Promise<void> }>;
 
 const memoryStore: StoreFactory = async () => new MemoryStorage(() => Number.MAX_SAFE_INTEGER / 4);
+
+/** Fresh Tsdbs under `root` (one directory each), for running scripts over the TSDB's read path. */
+export function tsdbStores(root: string): StoreFactory {
+  let n = 0;
+  return () => Tsdb.open({ dir: join(root, String(n++)), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), flushIntervalMs: 3_600_000, now: () => Number.MAX_SAFE_INTEGER / 4 });
+}
 
 export interface EvalCase {
   line: number;
@@ -42,7 +52,7 @@ function parseValue(s: string): number {
   return m[1] === "-" ? -v : v;
 }
 
-/** `metric{a="b"}` / `{__name__="m",a="b"}` → Labels; returns the rest of the line too. */
+/** `metric{a="b"}`, `{__name__="m"}`, `{"utf8.name", "a.b"="c"}` → Labels, and the rest of the line (2.42 and 3.x scripts). */
 export function parseSeriesDesc(text: string): { labels: Labels; rest: string } {
   const s = text.trim();
   const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?/.exec(s)!;
@@ -50,26 +60,49 @@ export function parseSeriesDesc(text: string): { labels: Labels; rest: string } 
   let i = name.length;
   const pairs: Array<[string, string]> = [];
   if (name !== "") pairs.push(["__name__", name]);
+  const quoted = (): string => {
+    const q = s[i]!;
+    let j = i + 1;
+    while (j < s.length && s[j] !== q) j += s[j] === "\\" && q !== "`" ? 2 : 1;
+    if (j >= s.length) throw new SyntaxError(`unclosed string in ${JSON.stringify(text)}`);
+    const v = unquote(s.slice(i, j + 1));
+    i = j + 1;
+    return v;
+  };
+  const space = (): void => {
+    while (s[i] === " " || s[i] === "\t") i++;
+  };
   if (s[i] === "{") {
     i++;
     for (;;) {
-      while (s[i] === " " || s[i] === ",") i++;
+      space();
+      if (s[i] === ",") {
+        i++;
+        continue;
+      }
       if (s[i] === "}") {
         i++;
         break;
       }
-      const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i));
-      if (!ln) throw new SyntaxError(`bad label in ${JSON.stringify(text)}`);
-      i += ln[0].length;
-      while (s[i] === " ") i++;
-      if (s[i] !== "=") throw new SyntaxError(`expected = in ${JSON.stringify(text)}`);
+      if (i >= s.length) throw new SyntaxError(`unclosed { in ${JSON.stringify(text)}`);
+      let label: string;
+      if (s[i] === '"' || s[i] === "'" || s[i] === "`") label = quoted();
+      else {
+        const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(s.slice(i));
+        if (!ln) throw new SyntaxError(`bad label name at ${JSON.stringify(s.slice(i))}`);
+        label = ln[0];
+        i += label.length;
+      }
+      space();
+      if (s[i] !== "=") {
+        // A lone quoted string is the metric name (3.x UTF-8 names).
+        pairs.push(["__name__", label]);
+        continue;
+      }
       i++;
-      while (s[i] === " ") i++;
-      const q = s[i]!;
-      let j = i + 1;
-      while (j < s.length && s[j] !== q) j += s[j] === "\\" ? 2 : 1;
-      pairs.push([ln[0], unquote(s.slice(i, j + 1))]);
-      i = j + 1;
+      space();
+      if (!(s[i] === '"' || s[i] === "'" || s[i] === "`")) throw new SyntaxError(`label ${label} needs a quoted value in ${JSON.stringify(text)}`);
+      pairs.push([label, quoted()]);
     }
   }
   return { labels: Labels.from(pairs), rest: s.slice(i).trim() };

@@ -9,11 +9,8 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../core/log/logger.ts";
-import { Registry } from "../../core/metrics/registry.ts";
-import { Tsdb } from "../../storage/tsdb/index.ts";
 import { TESTDATA_DIR, TESTDATA_MISSING, withTestdata } from "../support/testdata.ts";
-import { runScript, type EvalOutcome, type StoreFactory } from "./promql-script.ts";
+import { runScript, tsdbStores, type EvalOutcome } from "./promql-script.ts";
 import { CHANGED_BY_EXTRAPOLATION_ORDER, CHANGED_BY_LEFT_OPEN_WINDOWS, CHANGED_BY_UTF8_NAMES } from "./promql-v2-window-changes.ts";
 
 /** 2.x's windows: what these scripts (and Debian's Prometheus) were written for. */
@@ -52,9 +49,7 @@ withTestdata("Prometheus 2.42 PromQL test scripts", () => {
 withTestdata("the same scripts over the TSDB's columnar read path", () => {
   test("every eval passes with the data in a Tsdb (head chunks, XOR decode in WASM)", async () => {
     const root = mkdtempSync(join(tmpdir(), "gleaner-promql-conf-"));
-    let n = 0;
-    const newStore: StoreFactory = () =>
-      Tsdb.open({ dir: join(root, String(n++)), retentionMs: 0, retentionBytes: 0, registry: new Registry(), log: createLogger({ level: "error", format: "logfmt", write: () => {} }), flushIntervalMs: 3_600_000, now: () => Number.MAX_SAFE_INTEGER / 4 });
+    const newStore = tsdbStores(root);
     try {
       const failures: string[] = [];
       let total = 0;

@@ -12,6 +12,7 @@
  * await fetch(target.url); // what a scraper gets
  * target.stop();
  */
+import { ProtoWriter } from "../../core/web/federate.ts";
 
 /** A histogram as the target holds it: bucket index → count, per sign. */
 export interface ServedHistogram {
@@ -69,41 +70,14 @@ export function apiBuckets(h: ServedHistogram): ApiBucket[] {
   return out;
 }
 
-class Writer {
-  readonly bytes: number[] = [];
-  varint(n: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(n));
-    while (x >= 0x80n) {
-      this.bytes.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.bytes.push(Number(x));
-    return this;
-  }
-  tag(field: number, wire: number): this {
-    return this.varint((field << 3) | wire);
-  }
+/** Federation's protobuf writer, with the integer encodings histograms need. */
+class Writer extends ProtoWriter {
   uint(field: number, n: number): this {
     return this.tag(field, 0).varint(n);
   }
   sint(field: number, n: number): this {
     // Zigzag.
     return this.tag(field, 0).varint(n >= 0 ? 2n * BigInt(n) : -2n * BigInt(n) - 1n);
-  }
-  double(field: number, v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, v, true);
-    this.tag(field, 1);
-    for (const x of b) this.bytes.push(x);
-    return this;
-  }
-  string(field: number, s: string): this {
-    return this.message(field, [...new TextEncoder().encode(s)]);
-  }
-  message(field: number, body: number[]): this {
-    this.tag(field, 2).varint(body.length);
-    for (const x of body) this.bytes.push(x);
-    return this;
   }
 }
 
@@ -133,11 +107,11 @@ function encodeHistogram(h: ServedHistogram): number[] {
   w.double(6, h.zeroThreshold);
   if (h.float) w.double(8, h.zeroCount);
   else w.uint(7, h.zeroCount);
-  for (const [sign, buckets, spanField, deltaField, countField] of [
-    ["-", h.negative, 9, 10, 11],
-    ["+", h.positive, 12, 13, 14],
+  // metrics.proto: negative_span/delta/count are fields 9–11, positive ones 12–14.
+  for (const [buckets, spanField, deltaField, countField] of [
+    [h.negative, 9, 10, 11],
+    [h.positive, 12, 13, 14],
   ] as const) {
-    void sign;
     const { spans, counts } = layout(buckets);
     for (const [offset, length] of spans) w.message(spanField, new Writer().sint(1, offset).uint(2, length).bytes);
     if (h.float) for (const c of counts) w.double(countField, c);
